@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy 2 Core tables, exact Decimal/UTC column types, engines and migrations."""

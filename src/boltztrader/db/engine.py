@@ -1,0 +1,82 @@
+"""Async engines for the two supported databases: embedded SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from boltztrader.errors import ConfigError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def normalize_url(raw: str) -> URL:
+    """Parse a database URL and pin the async driver we use for its database.
+
+    ``postgres://`` and ``postgresql://`` (as hosted PostgreSQL services print them) become
+    ``postgresql+asyncpg://``; ``sqlite://`` becomes ``sqlite+aiosqlite://``. Anything else is a
+    configuration error, reported without the password.
+    """
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise ConfigError("malformed database URL (expected sqlite+aiosqlite:///path or "
+                          "postgresql+asyncpg://user@host:port/db)") from None
+    backend = url.get_backend_name()
+    driver = url.get_driver_name()
+    if backend in ("postgres", "postgresql"):
+        if driver not in ("asyncpg", "psycopg2", "psycopg", "postgresql", "postgres"):
+            raise ConfigError(f"unsupported PostgreSQL driver {driver!r}: use postgresql+asyncpg")
+        return url.set(drivername="postgresql+asyncpg")
+    if backend == "sqlite":
+        if driver not in ("aiosqlite", "pysqlite", "sqlite"):
+            raise ConfigError(f"unsupported SQLite driver {driver!r}: use sqlite+aiosqlite")
+        return url.set(drivername="sqlite+aiosqlite")
+    raise ConfigError(f"unsupported database {backend!r}: BoltzTrader runs on SQLite or PostgreSQL")
+
+
+def display_url(url: URL) -> str:
+    """The URL as it may appear in logs and messages: never with its password."""
+    return url.render_as_string(hide_password=True)
+
+
+def create_engine(raw_url: str | URL, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    """An AsyncEngine for ``raw_url``; SQLite gets WAL, foreign keys and write-ahead locking."""
+    url = raw_url if isinstance(raw_url, URL) else normalize_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, echo=echo)
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                               pool_pre_ping=False)
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that every transaction can begin
+        # IMMEDIATE below: a deferred one that reads first and writes later can fail with
+        # SQLITE_BUSY at once under concurrent writers instead of waiting its turn.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # FULL: an acknowledged write survives power loss, not just a crash of our process.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"

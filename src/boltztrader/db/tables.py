@@ -1,0 +1,215 @@
+"""The schema as SQLAlchemy Core tables; the Alembic chain in ``migrations/`` builds exactly this.
+
+Core rather than ORM: the hot path writes order intents and audit entries in batches, and an
+ORM unit of work per order costs more than the whole insert (see the architecture's table).
+Enum-valued columns hold the lowercase values of the domain's enums.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from boltztrader.db.types import ExactDecimal, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+ORDER_STATUSES = (
+    "pending_approval", "pending_submit", "submitting", "open", "partially_filled", "pending_cancel",
+    "unknown", "filled", "cancelled", "expired", "rejected", "denied", "declined",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False, default=""),
+    Column("role", String(16), nullable=False, default="user"),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
+    CheckConstraint(_in("role", ("user", "admin")), name="role"),
+)
+
+broker_accounts = Table(
+    "broker_accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    Column("broker", String(16), nullable=False),
+    Column("label", String(100), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("region", String(16), nullable=False),
+    # The key is an identifier the broker shows in its own console; the secret and token are not.
+    Column("api_key", String(200), nullable=False),
+    Column("api_secret_ciphertext", LargeBinary(), nullable=True),
+    Column("access_token_ciphertext", LargeBinary(), nullable=True),
+    Column("access_token_expires_at", UTCDateTime(), nullable=True),
+    Column("execution_mode", String(16), nullable=False, default="automated"),
+    Column("trading_state", String(16), nullable=False, default="active"),
+    Column("settings", Json, nullable=False, default=dict),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("unlinked_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("user_id", "broker", "label"),
+    CheckConstraint(_in("broker", ("zerodha", "binance", "alpaca")), name="broker"),
+    CheckConstraint(_in("mode", ("paper", "live")), name="mode"),
+    CheckConstraint(_in("execution_mode", ("automated", "semi_manual")), name="execution_mode"),
+    CheckConstraint(_in("trading_state", ("active", "reducing", "halted")), name="trading_state"),
+)
+
+signals = Table(
+    "signals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("model_id", String(100), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("market", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=True),
+    Column("notional", ExactDecimal(), nullable=True),
+    Column("limit_price", ExactDecimal(), nullable=True),
+    Column("confidence", ExactDecimal(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("broker_hint", String(16), nullable=True),
+    Column("account_id_hint", String(36), nullable=True),
+    Column("user_id_hint", String(36), nullable=True),
+    Column("region_hint", String(16), nullable=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("source", String(16), nullable=False, default="api"),
+    CheckConstraint(_in("side", ("buy", "sell")), name="side"),
+    CheckConstraint("(quantity IS NULL) <> (notional IS NULL)", name="quantity_xor_notional"),
+    Index("ix_signals_model_id_received_at", "model_id", "received_at"),
+)
+
+broker_orders = Table(
+    "broker_orders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    Column("account_id", String(36), ForeignKey("broker_accounts.id", ondelete="RESTRICT"), nullable=False),
+    Column("signal_id", String(64), ForeignKey("signals.id", ondelete="RESTRICT"), nullable=True),
+    Column("client_order_id", String(64), nullable=False, unique=True),
+    Column("broker", String(16), nullable=False),
+    Column("broker_order_id", String(64), nullable=True),
+    Column("symbol", String(64), nullable=False),
+    Column("market", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("time_in_force", String(8), nullable=False),
+    Column("product", String(8), nullable=True),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("price", ExactDecimal(), nullable=True),
+    Column("trigger_price", ExactDecimal(), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("broker_status", String(40), nullable=True),
+    Column("filled_quantity", ExactDecimal(), nullable=False, default=0),
+    Column("average_price", ExactDecimal(), nullable=True),
+    Column("reject_reason", Text(), nullable=True),
+    Column("mode", String(8), nullable=False),
+    Column("version", Integer(), nullable=False, default=1),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "broker_order_id"),
+    CheckConstraint(_in("status", ORDER_STATUSES), name="status"),
+    CheckConstraint(_in("side", ("buy", "sell")), name="side"),
+    CheckConstraint(_in("mode", ("paper", "live")), name="mode"),
+    Index("ix_broker_orders_account_id_status", "account_id", "status"),
+    Index("ix_broker_orders_user_id_created_at", "user_id", "created_at"),
+)
+
+fills = Table(
+    "fills",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(36), ForeignKey("broker_orders.id", ondelete="RESTRICT"), nullable=False),
+    Column("account_id", String(36), ForeignKey("broker_accounts.id", ondelete="RESTRICT"), nullable=False),
+    Column("broker_trade_id", String(64), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("price", ExactDecimal(), nullable=False),
+    Column("fee", ExactDecimal(), nullable=True),
+    Column("fee_currency", String(16), nullable=True),
+    Column("executed_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("account_id", "broker_trade_id"),
+    Index("ix_fills_order_id", "order_id"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("order_id", String(36), ForeignKey("broker_orders.id", ondelete="RESTRICT"), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("from_status", String(20), nullable=True),
+    Column("to_status", String(20), nullable=False),
+    Column("detail", Json, nullable=False, default=dict),
+    Column("actor", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_order_events_order_id_id", "order_id", "id"),
+)
+
+# The audit ledger: one hash chain per partition (``chain``), gapless ``seq`` within it.
+audit_ledger = Table(
+    "audit_ledger",
+    metadata,
+    Column("chain", String(100), primary_key=True),
+    Column("seq", BigInteger(), primary_key=True, autoincrement=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("entity", String(100), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("payload", Text(), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("seq >= 1", name="seq_positive"),
+    Index("ix_audit_ledger_entity_entity_id", "entity", "entity_id"),
+)
+
+# The head of each chain: the row lock on it is what makes ``seq`` gapless under concurrency.
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("chain", String(100), primary_key=True),
+    Column("seq", BigInteger(), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+__all__ = [
+    "ORDER_STATUSES", "audit_heads", "audit_ledger", "broker_accounts", "broker_orders", "fills",
+    "metadata", "order_events", "signals", "users"
+]
