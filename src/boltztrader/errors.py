@@ -101,6 +101,10 @@ class BrokerProtocolError(TradingError):
     """A broker response did not match its wire schema."""
 
 
+class DatabaseUnavailable(TradingError):
+    """Our own database cannot be reached: take no new work, send nothing."""
+
+
 class LedgerIntegrityError(TradingError):
     """The audit ledger's hash chain does not verify."""
 

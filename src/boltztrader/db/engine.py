@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from boltztrader.errors import ConfigError
+from boltztrader.errors import ConfigError, DatabaseUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -26,14 +27,13 @@ def normalize_url(raw: str) -> URL:
     except ArgumentError:
         raise ConfigError("malformed database URL (expected sqlite+aiosqlite:///path or "
                           "postgresql+asyncpg://user@host:port/db)") from None
-    backend = url.get_backend_name()
-    driver = url.get_driver_name()
+    backend, _, driver = url.drivername.partition("+")
     if backend in ("postgres", "postgresql"):
-        if driver not in ("asyncpg", "psycopg2", "psycopg", "postgresql", "postgres"):
+        if driver not in ("", "asyncpg", "psycopg2", "psycopg"):
             raise ConfigError(f"unsupported PostgreSQL driver {driver!r}: use postgresql+asyncpg")
         return url.set(drivername="postgresql+asyncpg")
     if backend == "sqlite":
-        if driver not in ("aiosqlite", "pysqlite", "sqlite"):
+        if driver not in ("", "aiosqlite", "pysqlite"):
             raise ConfigError(f"unsupported SQLite driver {driver!r}: use sqlite+aiosqlite")
         return url.set(drivername="sqlite+aiosqlite")
     raise ConfigError(f"unsupported database {backend!r}: BoltzTrader runs on SQLite or PostgreSQL")
@@ -80,3 +80,20 @@ def _sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+async def ping(engine: AsyncEngine, *, within_seconds: float = 5.0) -> None:
+    """Run ``SELECT 1``; raise DatabaseUnavailable (without the password) if that fails."""
+    try:
+        async with asyncio.timeout(within_seconds), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        raise DatabaseUnavailable(
+            f"database {display_url(engine.url)} is unreachable: {_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text_ = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text_[0]}" if text_ else type(cause).__name__

@@ -1,0 +1,44 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+import boltztrader
+from boltztrader.wiring import Container
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the service around ``container``; the app closes the container when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await container.aclose()
+
+    app = FastAPI(
+        title="BoltzTrader",
+        version=boltztrader.__version__,
+        summary="AI signals to broker orders, exactly once, audited.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
+    async def healthz() -> JSONResponse:
+        database_ok = await container.database_ok()
+        body = {
+            "status": "ok" if database_ok else "degraded",
+            "database": "ok" if database_ok else "unreachable",
+            "version": boltztrader.__version__,
+            "mode": container.settings.mode.value,
+        }
+        return JSONResponse(body, status_code=200 if database_ok else 503)
+
+    return app

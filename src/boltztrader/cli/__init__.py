@@ -1,0 +1,1 @@
+"""The ``boltz`` command line."""
