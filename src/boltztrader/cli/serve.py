@@ -13,9 +13,9 @@ from boltztrader.wiring import build_container
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: BOLTZ_HOST or "
-                                              "127.0.0.1].", show_default=False)] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: BOLTZ_PORT or 8000].",
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: BOLTZ_HOST, "
+                                              "else 127.0.0.1).", show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: BOLTZ_PORT, else 8000).",
                                              show_default=False)] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
