@@ -173,3 +173,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     yield eng
     await eng.dispose()
 
+
+
+@pytest.fixture
+async def pg_engine() -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh, migrated PostgreSQL database, for behaviour only PostgreSQL has."""
+    _postgres_or_skip()
+    name = await _create_database(template=_PG.template)
+    eng = create_engine(_db_url(name))
+    yield eng
+    await eng.dispose()
+    await _drop_database(name)

@@ -7,8 +7,8 @@ import sys
 import typer
 
 import boltztrader
-from boltztrader.cli import db, serve
-from boltztrader.cli.common import EXIT_USAGE, err
+from boltztrader.cli import audit, db, serve
+from boltztrader.cli.common import EXIT_USAGE, fail
 from boltztrader.errors import TradingError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
 app.command()(serve.serve)
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     try:
         app()
     except TradingError as exc:
-        err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        fail(str(exc))
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)

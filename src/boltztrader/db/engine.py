@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -13,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from boltztrader.errors import ConfigError, DatabaseUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# What a failed connection attempt can raise: SQLAlchemy wraps most driver errors, but asyncpg
+# raises some of its own (a missing database, a refused login) unwrapped on connect.
+CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError,
+)
 
 
 def normalize_url(raw: str) -> URL:
@@ -87,13 +94,14 @@ async def ping(engine: AsyncEngine, *, within_seconds: float = 5.0) -> None:
     try:
         async with asyncio.timeout(within_seconds), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+    except CONNECT_ERRORS as exc:
         raise DatabaseUnavailable(
-            f"database {display_url(engine.url)} is unreachable: {_first_line(exc)}"
+            f"database {display_url(engine.url)} is unreachable: {first_line(exc)}"
         ) from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The driver's own one-line reason for a database error, for messages to humans."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text_ = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {text_[0]}" if text_ else type(cause).__name__
