@@ -19,8 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader import audit
 from boltztrader.audit import LedgerReport
-from boltztrader.cli.common import EXIT_FAILED, EXIT_USAGE, DatabaseUrlOption, fail, out, settings_from
-from boltztrader.db.engine import create_engine, display_url, first_line, normalize_url, ping
+from boltztrader.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    DatabaseUrlOption,
+    fail,
+    out,
+    settings_from,
+    with_engine,
+)
+from boltztrader.db.engine import display_url, first_line, normalize_url
 from boltztrader.errors import LedgerIntegrityError, TradingError
 
 SHOW_CHAINS = 20
@@ -107,16 +115,8 @@ def _url(raw: str) -> URL:
 
 
 def _with_engine(url: URL, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def go() -> T:
-        engine = create_engine(url)
-        try:
-            await ping(engine)
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
     try:
-        return asyncio.run(go())
+        return asyncio.run(with_engine(url, work))
     except SQLAlchemyError as exc:
         hint = " (is the schema migrated? run `boltz db upgrade`)" if "audit_" in str(exc) else ""
         raise _BadInput(

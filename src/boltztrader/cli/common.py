@@ -9,7 +9,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from boltztrader.db.engine import create_engine, ping
 from boltztrader.errors import TradingError
 from boltztrader.settings import Settings, load_settings
 
@@ -44,3 +47,13 @@ def run(make: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(make())  # type: ignore[arg-type]
     except TradingError as exc:
         raise fail(str(exc)) from None
+
+
+async def with_engine(url: URL, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Open an engine on ``url``, check that the database answers, run ``work``, close the engine."""
+    engine = create_engine(url)
+    try:
+        await ping(engine)
+        return await work(engine)
+    finally:
+        await engine.dispose()

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from boltztrader.cli.common import DatabaseUrlOption, out, run, settings_from
+from boltztrader.cli.common import DatabaseUrlOption, out, run, settings_from, with_engine
 from boltztrader.db import migrate
-from boltztrader.db.engine import create_engine, display_url, normalize_url, ping
+from boltztrader.db.engine import display_url, normalize_url
 
 app = typer.Typer(help="Migrate the database schema (SQLite or PostgreSQL).", no_args_is_help=True)
 
@@ -29,16 +30,11 @@ def upgrade(
     url = normalize_url(settings_from(database_url=database_url).database_url)
     _prepare_sqlite_dir(url)
 
-    async def go() -> str | None:
-        engine = create_engine(url)
-        try:
-            await ping(engine)
-            await migrate.upgrade(engine, revision)
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
+    async def work(engine: AsyncEngine) -> str | None:
+        await migrate.upgrade(engine, revision)
+        return await migrate.current_revision(engine)
 
-    current = run(go)
+    current = run(lambda: with_engine(url, work))
     out.print(f"database {display_url(url)} is at revision [bold]{current}[/]")
 
 
@@ -50,16 +46,11 @@ def downgrade(
     """Migrate the schema down to REVISION. Destroys the data of the removed tables."""
     url = normalize_url(settings_from(database_url=database_url).database_url)
 
-    async def go() -> str | None:
-        engine = create_engine(url)
-        try:
-            await ping(engine)
-            await migrate.downgrade(engine, revision)
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
+    async def work(engine: AsyncEngine) -> str | None:
+        await migrate.downgrade(engine, revision)
+        return await migrate.current_revision(engine)
 
-    current = run(go)
+    current = run(lambda: with_engine(url, work))
     out.print(f"database {display_url(url)} is at revision [bold]{current or 'base'}[/]")
 
 
@@ -68,15 +59,7 @@ def current(database_url: DatabaseUrlOption = None) -> None:
     """Show the schema revision of the database and the newest the code knows."""
     url = normalize_url(settings_from(database_url=database_url).database_url)
 
-    async def go() -> str | None:
-        engine = create_engine(url)
-        try:
-            await ping(engine)
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
-
-    revision = run(go)
+    revision = run(lambda: with_engine(url, migrate.current_revision))
     head = migrate.head_revision()
     state = "up to date" if revision == head else f"behind: run `boltz db upgrade` to reach {head}"
     out.print(f"database {display_url(url)}: revision {revision or 'none'} ({state})")
