@@ -42,7 +42,7 @@ class RandomWalk:
 
 @dataclass(slots=True)
 class Replay:
-    """Replays a list of prices, one per step; holds the last price when the list runs out."""
+    """Replays a list of prices (already on the tick), one per step; then holds the last one."""
 
     prices: list[Decimal]
     position: int = 0
@@ -101,7 +101,7 @@ class MarketData:
                 raise KeyError(symbol)
             if not prices:
                 raise ValueError(f"no prices for {symbol}")
-            self._sources[symbol] = Replay(list(prices))
+            self._sources[symbol] = Replay([_to_tick(p, self._ticks[symbol]) for p in prices])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._sources)
