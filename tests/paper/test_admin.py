@@ -9,11 +9,12 @@ import httpx
 from aiohttp import web
 
 from boltztrader.paper.http import admin_routes
+from boltztrader.paper.model import Side, State
 from boltztrader.paper.server import BrokerSpec
 from boltztrader.paper.venue import Venue, VenueConfig
 
 from .conftest import RunningPaper
-from .test_engine_fixtures import BTC, FLAT
+from .test_engine_fixtures import BTC, FLAT, limit
 
 
 def _make_venue(config: VenueConfig) -> Venue:
@@ -106,3 +107,26 @@ def test_reset_forgets_accounts(paper_factory: Callable[..., RunningPaper]) -> N
     account = httpx.post(paper.url + "/_paper/accounts").json()
     assert httpx.post(paper.url + "/_paper/reset").json() == {"reset": True}
     assert httpx.get(f"{paper.url}/_paper/accounts/{account['account_id']}").status_code == 404
+
+
+def test_revoked_key_is_no_longer_known(paper_factory: Callable[..., RunningPaper]) -> None:
+    """Revoking an account's key removes it from the venue's key index; the account itself stays."""
+    paper = paper_factory(SPEC, CONFIG)
+    account = httpx.post(paper.url + "/_paper/accounts").json()
+    assert httpx.post(f"{paper.url}/_paper/accounts/{account['account_id']}/revoke").status_code == 200
+    assert paper.call(lambda: paper.venue.by_api_key(account["api_key"])) is None
+    assert httpx.get(f"{paper.url}/_paper/accounts/{account['account_id']}").status_code == 200
+
+
+def test_liquidity_caps_what_a_price_fills(paper_factory: Callable[..., RunningPaper]) -> None:
+    """A price set with a liquidity cap fills a crossing resting order only up to that quantity."""
+    paper = paper_factory(SPEC, CONFIG)
+    account = httpx.post(paper.url + "/_paper/accounts", json={"cash": {"USDT": "100000"}}).json()
+    request = limit("BTCUSDT", Side.BUY, "0.01", "49000")
+    order_id = paper.call(lambda: paper.venue.engine.submit(account["account_id"], request,
+                                                             paper.venue.now())[0].order_id)
+    body = {"prices": {"BTCUSDT": "48000"}, "liquidity": {"BTCUSDT": "0.004"}}
+    assert httpx.post(paper.url + "/_paper/prices", json=body).status_code == 200
+    order = paper.call(lambda: paper.venue.engine.get(account["account_id"], order_id))
+    assert order.filled_quantity == Decimal("0.004")
+    assert order.state is State.PARTIALLY_FILLED

@@ -86,8 +86,13 @@ def admin_routes(credentials: CredentialsView, default_currency: str) -> list[we
             if symbol not in venue.engine.instruments:
                 raise _bad(f"unknown symbol {symbol}")
         wanted = {symbol: _number(price, f"prices.{symbol}") for symbol, price in prices.items()}
+        liquidity = body.get("liquidity") or {}
+        if not isinstance(liquidity, dict) or not set(liquidity) <= set(wanted):
+            raise _bad('liquidity is {"SYMBOL": "quantity"} for symbols whose price is being set')
         for symbol, price in wanted.items():
-            venue.set_price(symbol, price)
+            cap = liquidity.get(symbol)
+            venue.set_price(symbol, price,
+                            liquidity=None if cap is None else _number(cap, f"liquidity.{symbol}"))
         return _ok({"prices": {s: decimal_text(venue.market.prices[s]) for s in wanted}})
 
     async def tick(request: web.Request) -> web.Response:
@@ -115,6 +120,14 @@ def admin_routes(credentials: CredentialsView, default_currency: str) -> list[we
             raise _bad(f"cannot replay: {exc}") from None
         return _ok({"symbols": sorted(series)})
 
+    async def revoke(request: web.Request) -> web.Response:
+        venue = request.app[VENUE_KEY]
+        account_id = request.match_info["account_id"]
+        if account_id not in venue.accounts:
+            raise _bad(f"no paper account {account_id}", status=404)
+        venue.revoke(account_id)
+        return _ok({"revoked": account_id})
+
     async def get_prices(request: web.Request) -> web.Response:
         venue = request.app[VENUE_KEY]
         return _ok({"prices": {s: decimal_text(p) for s, p in venue.market.prices.items()}})
@@ -141,6 +154,7 @@ def admin_routes(credentials: CredentialsView, default_currency: str) -> list[we
     return [
         web.post("/_paper/accounts", create_account),
         web.get("/_paper/accounts/{account_id}", show_account),
+        web.post("/_paper/accounts/{account_id}/revoke", revoke),
         web.get("/_paper/prices", get_prices),
         web.post("/_paper/prices", set_prices),
         web.post("/_paper/tick", tick),

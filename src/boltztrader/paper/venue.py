@@ -119,11 +119,17 @@ class Venue:
     def by_api_key(self, api_key: str) -> PaperAccount | None:
         return self._by_key.get(api_key)
 
+    def revoke(self, account_id: str) -> None:
+        """Revoke the account's API key, as a user deleting it in the broker's console would."""
+        account = self.accounts[account_id]
+        self._by_key.pop(account.api_key, None)
+
     # -- prices ----------------------------------------------------------------------------------
-    def set_price(self, symbol: str, price: Decimal) -> list[Event]:
-        """Set a price by hand and match against it; the events are published."""
+    def set_price(self, symbol: str, price: Decimal, *, liquidity: Decimal | None = None) -> list[Event]:
+        """Set a price by hand and match against it (at most ``liquidity`` per side filled at this
+        price, when given: partial fills of resting orders); the events are published."""
         price = self.market.set_price(symbol, price)
-        return self.publish(self.engine.set_price(symbol, price, self.now()))
+        return self.publish(self.engine.set_price(symbol, price, self.now(), liquidity=liquidity))
 
     def advance(self, steps: int = 1) -> dict[str, Decimal]:
         """Move every symbol ``steps`` steps along its price source, matching after each step."""

@@ -115,10 +115,11 @@ class BinanceVenue(Venue):
             )
         return account
 
-    def set_price(self, symbol: str, price: Decimal) -> list[Event]:
-        events = super().set_price(symbol, price)
+    def set_price(self, symbol: str, price: Decimal, *, liquidity: Decimal | None = None) -> list[Event]:
+        events = super().set_price(symbol, price, liquidity=liquidity)
         if symbol in catalogue.PERPS:
-            events += super().set_price(catalogue.perp_engine_symbol(symbol), self.market.prices[symbol])
+            perp = catalogue.perp_engine_symbol(symbol)
+            events += super().set_price(perp, self.market.prices[symbol], liquidity=liquidity)
         return events
 
     def advance(self, steps: int = 1) -> dict[str, Decimal]:
