@@ -1,0 +1,1 @@
+"""Broker adapters: one async interface (``base.Broker``) over Kite Connect, Binance and Alpaca."""

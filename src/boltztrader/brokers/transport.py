@@ -1,0 +1,78 @@
+"""The shared HTTP transport of every adapter: one aiohttp session per broker host, and the one
+place that decides whether a failed request may have reached the broker.
+
+- The connection never opened (refused, DNS, connect timeout): ``ConnectionFailed``; nothing left
+  this machine, so sending again is safe.
+- The request was written and then the answer failed (read timeout, reset, server closed the
+  connection): for a request that changes state, ``OutcomeUnknown``; for a read, ``BrokerDown``.
+
+Error messages carry the method and path only: never the query string (signatures, tokens),
+headers or bodies.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from boltztrader.errors import BrokerDown, ConnectionFailed, OutcomeUnknown
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 3.0  # seconds to open a connection
+    read: float = 10.0  # seconds to wait for the answer once the request is written
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+def new_session(*, limit: int = 64, timeouts: Timeouts | None = None) -> aiohttp.ClientSession:
+    """A keep-alive session for one broker host; the caller closes it."""
+    timeouts = timeouts or Timeouts()
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=300,
+                                     family=socket.AF_UNSPEC)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=timeouts.read)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False,
+                                 auto_decompress=True, skip_auto_headers=("User-Agent",))
+
+
+async def send(session: aiohttp.ClientSession, method: str, url: str | URL, *, changes_state: bool,
+               headers: Mapping[str, str] | None = None, data: bytes | str | None = None,
+               broker: str) -> Response:
+    """Send one request and read the whole answer, classifying transport failures (see module doc)."""
+    target = URL(url) if isinstance(url, str) else url
+    where = f"{broker} {method} {target.path}"
+    try:
+        async with session.request(method, target, headers=headers, data=data, allow_redirects=False) as resp:
+            body = await resp.read()
+            return Response(resp.status, resp.headers, body)
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+        raise ConnectionFailed(f"{where}: could not connect ({type(exc).__name__})") from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        reason = f"{where}: no complete answer ({type(exc).__name__})"
+        if changes_state:
+            raise OutcomeUnknown(reason + "; the broker may have acted") from None
+        raise BrokerDown(reason) from None
+
+
+def retry_after(headers: Mapping[str, str], default: Decimal | None = None) -> Decimal | None:
+    """The Retry-After header in seconds, if it is a number."""
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except ArithmeticError:
+        return default
+    return value if value.is_finite() and value >= 0 else default
