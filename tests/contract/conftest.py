@@ -9,10 +9,13 @@ import pytest
 
 from boltztrader.paper.venue import VenueConfig
 
+from ..paper import conftest as paper_conftest
 from ..paper.conftest import RunningPaper
 from .harness import Harness
 
 BROKERS = ("kite", "binance", "alpaca")
+
+paper_factory = paper_conftest.paper_factory  # the paper brokers' fixture, shared with this suite
 
 
 def load(name: str) -> Harness:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from tests.paper.conftest import RunningPaper
 
 from boltztrader.paper.binance import SPEC
+from tests.paper.conftest import RunningPaper
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 
 import ccxt
 import pytest
+
 from tests.paper.binance.conftest import new_account, set_price
 from tests.paper.conftest import RunningPaper
 

@@ -4,10 +4,10 @@ fault plan's refusals in Binance's own words."""
 from __future__ import annotations
 
 import requests
-from tests.paper.binance.conftest import Raw
-from tests.paper.conftest import RunningPaper
 
 from boltztrader.paper.binance.state import BinanceVenue
+from tests.paper.binance.conftest import Raw
+from tests.paper.conftest import RunningPaper
 
 LIMIT = {
     "symbol": "BTCUSDT",

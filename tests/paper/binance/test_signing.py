@@ -4,9 +4,9 @@ recvWindow and API keys."""
 from __future__ import annotations
 
 import requests
-from tests.paper.binance.conftest import Raw, now_ms
 
 from boltztrader.paper.binance.signing import sign
+from tests.paper.binance.conftest import Raw, now_ms
 
 ORDER = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01000&price=50000.00"
 

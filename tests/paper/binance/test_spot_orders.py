@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.paper.binance.conftest import Raw, new_account, set_price
 from tests.paper.conftest import RunningPaper
 

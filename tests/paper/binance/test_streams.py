@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import requests
+
 from tests.paper.binance.conftest import Raw, now_ms, set_price
 from tests.paper.conftest import RunningPaper
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import requests
-from tests.paper.conftest import RunningPaper
 
 from boltztrader.paper.kite import SPEC
 from boltztrader.paper.venue import VenueConfig
+from tests.paper.conftest import RunningPaper
 
 NO_LIMITS = {"orders_per_second": 0, "orders_per_minute": 0, "orders_per_day": 0, "quotes_per_second": 0,
              "others_per_second": 0}

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from kiteconnect import KiteConnect
 from kiteconnect import exceptions as kex
-from tests.paper.conftest import RunningPaper
-from tests.paper.kite.conftest import admin
 
 from boltztrader.paper.kite.session import next_expiry
+from tests.paper.conftest import RunningPaper
+from tests.paper.kite.conftest import admin
 
 
 def _client(paper: RunningPaper, cash: str | None = None) -> tuple[KiteConnect, dict[str, str]]:

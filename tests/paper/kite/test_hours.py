@@ -6,12 +6,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from tests.paper.conftest import RunningPaper
-from tests.paper.kite.conftest import NO_LIMITS, admin, login
-
 from boltztrader.paper.kite import SPEC
 from boltztrader.paper.kite.wire import IST
 from boltztrader.paper.venue import VenueConfig
+from tests.paper.conftest import RunningPaper
+from tests.paper.kite.conftest import NO_LIMITS, admin, login
 
 MONDAY_PRE_OPEN = datetime(2026, 3, 2, 8, 0, tzinfo=IST)
 MONDAY_OPEN = datetime(2026, 3, 2, 9, 20, tzinfo=IST)

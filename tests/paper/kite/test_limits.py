@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import requests
+
 from tests.paper.kite.conftest import KiteUser, admin
 
 

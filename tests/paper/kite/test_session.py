@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import requests
-from tests.paper.conftest import RunningPaper
-from tests.paper.kite.conftest import KiteUser, admin, sha256
 
 from boltztrader.paper.kite.session import checksum, next_expiry
 from boltztrader.paper.kite.wire import IST
+from tests.paper.conftest import RunningPaper
+from tests.paper.kite.conftest import KiteUser, admin, sha256
 
 SESSION_FIELDS = {"user_type", "email", "user_name", "user_shortname", "broker", "exchanges", "products",
                   "order_types", "avatar_url", "user_id", "api_key", "access_token", "public_token",

@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+
 from tests.paper.conftest import free_port
 from tests.paper.kite.conftest import KiteUser, admin, sha256
 
