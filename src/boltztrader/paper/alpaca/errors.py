@@ -128,7 +128,10 @@ class Renderer:
 
     def rate_limited(self, status: int, retry_after_s: float) -> web.Response:
         if status == 429:
-            return rate_limited().response()
+            # Alpaca documents no Retry-After; the fault plan promises one, so injected 429s carry it.
+            response = rate_limited().response()
+            response.headers["Retry-After"] = str(max(1, round(retry_after_s)))
+            return response
         return AlpacaError(status, status * 100000, "forbidden").response()
 
 
