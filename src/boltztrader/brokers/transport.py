@@ -44,7 +44,7 @@ def new_session(*, limit: int = 64, timeouts: Timeouts | None = None) -> aiohttp
                                      family=socket.AF_UNSPEC)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=timeouts.read)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False,
-                                 auto_decompress=True, skip_auto_headers=("User-Agent",))
+                                 auto_decompress=True)
 
 
 async def send(session: aiohttp.ClientSession, method: str, url: str | URL, *, changes_state: bool,

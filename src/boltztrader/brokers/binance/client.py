@@ -144,14 +144,11 @@ class BinanceClient:
         stamp = int(time.time() * 1000) + self._offset_ms
         payload = f"{params}{self._tail}{stamp}" if params else f"{self._tail[1:]}{stamp}"
         payload += "&signature=" + self._signer.sign(payload)
-        if method == "GET":
-            url = URL(f"{self._root}{path}?{payload}", encoded=True)
-            data = None
-        else:
-            url = self.url(path)
-            data = payload.encode()
+        # Everything in the query string, for every method (Binance accepts it): no request body
+        # means aiohttp builds no payload object, which is most of our cost over a bare request.
+        url = URL(f"{self._root}{path}?{payload}", encoded=True)
         resp = await send(self.session(), method, url, changes_state=changes_state, headers=self._headers,
-                          data=data, broker="binance")
+                          broker="binance")
         return await self._answer(resp, changes_state, op)
 
     async def public(self, path: str, query: str = "", *, op: str) -> Any:
