@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -209,7 +210,52 @@ audit_heads = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# A user follows a model: its signals fan out to the user's account for the signal's market,
+# sized by the user's own rule. ``account_id`` NULL: route by market.
+model_subscriptions = Table(
+    "model_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    Column("model_id", String(100), nullable=False),
+    Column("account_id", String(36), ForeignKey("broker_accounts.id", ondelete="RESTRICT"), nullable=True),
+    Column("sizing", String(16), nullable=False),
+    Column("sizing_value", ExactDecimal(), nullable=True),
+    Column("active", Boolean(), nullable=False, default=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("user_id", "model_id", "account_id"),
+    CheckConstraint(_in("sizing", ("signal", "fixed_quantity", "fixed_notional", "percent_equity")),
+                    name="sizing"),
+    Index("ix_model_subscriptions_model_id", "model_id"),
+)
+
+# Risk limits per scope: 'global' (the admin policy, which only tightens), 'user' or 'account'.
+risk_limits = Table(
+    "risk_limits",
+    metadata,
+    Column("scope", String(8), primary_key=True),
+    Column("scope_id", String(36), primary_key=True),
+    Column("limits", Json, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    CheckConstraint(_in("scope", ("global", "user", "account")), name="scope"),
+)
+
+# The kill switch: a trading state per scope; the effective state is the most restrictive.
+trading_states = Table(
+    "trading_states",
+    metadata,
+    Column("scope", String(8), primary_key=True),
+    Column("scope_id", String(36), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text(), nullable=False, default=""),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    CheckConstraint(_in("scope", ("global", "user", "account")), name="scope"),
+    CheckConstraint(_in("state", ("active", "reducing", "halted")), name="state"),
+)
+
 __all__ = [
     "ORDER_STATUSES", "audit_heads", "audit_ledger", "broker_accounts", "broker_orders", "fills",
-    "metadata", "order_events", "signals", "users"
+    "metadata", "model_subscriptions", "order_events", "risk_limits", "signals", "trading_states", "users",
 ]
