@@ -101,6 +101,10 @@ class BrokerProtocolError(TradingError):
     """A broker response did not match its wire schema."""
 
 
+class SignalConflict(TradingError):
+    """A signal id arrived again with different content: refused, nothing sent (HTTP 409)."""
+
+
 class DatabaseUnavailable(TradingError):
     """Our own database cannot be reached: take no new work, send nothing."""
 
