@@ -1,0 +1,1 @@
+"""The built-in demo model: a signal source newcomers can switch on to watch signals become orders."""
