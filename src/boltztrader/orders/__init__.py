@@ -1,0 +1,1 @@
+"""Order services: submit exactly once, resolve unknown outcomes, ingest broker events, reconcile."""

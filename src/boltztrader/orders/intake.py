@@ -1,0 +1,315 @@
+"""Signal intake: validate, route, size, check risk, and write every order intent before any send.
+
+``Intake.process_signal`` is the one entry point (Python call, ``boltz signal send``, the API):
+
+1. The signal is validated (``InvalidSignal``: nothing written).
+2. A signal id seen before answers as before (same content) or is refused (``SignalConflict``).
+3. Its targets are resolved (named account, named user, or every subscriber of its model) and each
+   target's order is sized from a fresh reference price and checked by the risk guard.
+4. One transaction writes the signal, its audit entry, and for every target an order intent
+   (``pending_submit``, ``pending_approval`` for semi-manual accounts, or ``denied`` with every
+   rule's verdict). Only then is the signal acknowledged; sending is the order manager's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from boltztrader.brokers.base import Broker
+from boltztrader.db import accounts as accounts_repo
+from boltztrader.db import orders as orders_repo
+from boltztrader.db.audit import log_audit
+from boltztrader.db.signals import Recorded, record_signal
+from boltztrader.db.tables import broker_orders, signals
+from boltztrader.domain.clock import Clock
+from boltztrader.domain.enums import (
+    AccountMode,
+    ExecutionMode,
+    OrderType,
+    Product,
+    Side,
+    TimeInForce,
+    TradingState,
+)
+from boltztrader.domain.ids import client_order_id, kite_tag, new_id
+from boltztrader.domain.order_states import OrderEvent, OrderStatus
+from boltztrader.domain.reports import QuoteReport
+from boltztrader.domain.signals import InvalidSignal, Signal
+from boltztrader.domain.sizing import order_quantity
+from boltztrader.domain.targets import AccountRef, Target
+from boltztrader.errors import BrokerRejected, SignalConflict
+from boltztrader.risk import AccountState, Decision, Limits, MarketSession, OpenOrder, OrderContext, evaluate
+from boltztrader.router import Router
+
+BrokerFor = Callable[[AccountRef], Broker]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOutcome:
+    """What became of a signal at one account."""
+
+    account_id: str
+    order_id: str
+    status: OrderStatus
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SignalResult:
+    signal_id: str
+    replay: bool
+    outcomes: tuple[AccountOutcome, ...]
+
+    @property
+    def to_submit(self) -> list[str]:
+        """The order ids that wait for the order manager."""
+        return [o.order_id for o in self.outcomes if o.status is OrderStatus.PENDING_SUBMIT]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    target: Target
+    context: OrderContext
+    decision: Decision
+
+
+class Intake:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        router: Router,
+        broker_for: BrokerFor,
+        clock: Clock,
+        *,
+        policy: Limits | None = None,
+        actor: str = "intake",
+    ) -> None:
+        self._engine = engine
+        self._router = router
+        self._broker_for = broker_for
+        self._clock = clock
+        self._policy = policy
+        self._actor = actor
+
+    async def process_signal(self, data: Mapping[str, Any] | Signal, *, source: str = "api") -> SignalResult:
+        signal = data if isinstance(data, Signal) else Signal.from_mapping(data)
+        async with self._engine.connect() as conn:
+            known = await _known(conn, signal)
+            if known is not None:
+                return known
+            targets = await self._targets(conn, signal)
+        now = self._clock.now()
+        plans = await asyncio.gather(*(self._plan(signal, target, now) for target in targets))
+        async with self._engine.begin() as conn:
+            recorded = await record_signal(conn, signal, received_at=now, source=source)
+            if recorded is Recorded.REPLAY:  # the same signal won a race with us: answer as it did
+                await conn.rollback()
+                replay = await _known(conn, signal)
+                assert replay is not None
+                return replay
+            await log_audit(
+                conn,
+                "signal",
+                signal.id,
+                "signal.received",
+                f"{source}:{signal.model_id}",
+                {
+                    "symbol": signal.symbol,
+                    "market": str(signal.market),
+                    "side": str(signal.side),
+                    "quantity": signal.quantity,
+                    "notional": signal.notional,
+                    "confidence": signal.confidence,
+                    "targets": len(plans),
+                },
+                chain="signals",
+                now=now,
+            )
+            outcomes = [await self._write(conn, signal, plan, now) for plan in plans]
+        return SignalResult(signal.id, False, tuple(outcomes))
+
+    async def _targets(self, conn: AsyncConnection, signal: Signal) -> list[Target]:
+        subs = (
+            []
+            if signal.account_id or signal.user_id
+            else await accounts_repo.subscriptions(conn, signal.model_id)
+        )
+        accounts = await accounts_repo.account_refs(
+            conn,
+            account_ids=[signal.account_id] if signal.account_id else [],
+            user_ids=([signal.user_id] if signal.user_id else []) + [s.user_id for s in subs],
+        )
+        return self._router.targets(signal, accounts, subs)
+
+    async def _plan(self, signal: Signal, target: Target, now: datetime) -> _Plan:
+        account = target.account
+        broker = self._broker_for(account)
+        try:
+            instrument = await broker.instrument_rules(signal.symbol)
+        except BrokerRejected:
+            raise InvalidSignal(f"unknown symbol {signal.symbol} at {account.broker}", "symbol") from None
+        quote, balance = await asyncio.gather(broker.get_quote(signal.symbol), broker.get_balance())
+        quantity = order_quantity(
+            signal,
+            target.sizing,
+            target.sizing_value,
+            reference_price=quote.last,
+            equity=balance.equity,
+            instrument=instrument,
+        )
+        async with self._engine.connect() as conn:
+            states = await accounts_repo.trading_state_rows(
+                conn, user_id=account.user_id, account_id=account.account_id
+            )
+            stored = await accounts_repo.limit_rows(
+                conn, user_id=account.user_id, account_id=account.account_id
+            )
+            open_rows = await orders_repo.non_terminal(conn, account.account_id)
+        limits = _limits(stored, self._policy)
+        context = OrderContext.from_signal(
+            signal,
+            account_id=account.account_id,
+            user_id=account.user_id,
+            broker=account.broker,
+            instrument=instrument,
+            quote=quote,
+            algo_tag=kite_tag(client_order_id(signal.id, account.account_id)),
+            time_in_force=TimeInForce.GTC if signal.market.region.value == "crypto" else TimeInForce.DAY,
+        )
+        if quantity > 0:
+            context = context.with_changes({"quantity": quantity, "notional": None})
+        state = AccountState(
+            balance=balance,
+            start_of_day_equity=balance.equity,
+            global_state=states.get("global", TradingState.ACTIVE),
+            user_state=states.get("user", TradingState.ACTIVE),
+            account_state=states.get("account", TradingState.ACTIVE),
+            open_orders=tuple(_open(row, quote) for row in open_rows),
+            seen_signal_ids=frozenset(r.signal_id for r in open_rows if r.signal_id),
+            # Paper brokers keep their own hours (open around the clock unless told otherwise).
+            market_session=MarketSession.REGULAR if account.mode is AccountMode.PAPER else None,
+        )
+        return _Plan(target, context, evaluate(context, state, limits, now))
+
+    async def _write(
+        self, conn: AsyncConnection, signal: Signal, plan: _Plan, now: datetime
+    ) -> AccountOutcome:
+        account, order, decision = plan.target.account, plan.decision.order, plan.decision
+        semi = account.execution_mode is ExecutionMode.SEMI_MANUAL
+        verdicts = [
+            {
+                "rule": str(v.rule),
+                "passed": v.passed,
+                "reason": None if v.reason is None else str(v.reason),
+                "detail": v.detail,
+            }
+            for v in decision.verdicts
+        ]
+        intent = orders_repo.OrderIntent(
+            id=new_id(),
+            user_id=account.user_id,
+            account_id=account.account_id,
+            client_order_id=client_order_id(signal.id, account.account_id),
+            broker=str(account.broker),
+            symbol=order.symbol,
+            market=str(order.market),
+            side=str(order.side),
+            order_type=str(order.order_type),
+            time_in_force=str(order.time_in_force),
+            quantity=order.quantity or Decimal(0),
+            mode=str(account.mode),
+            signal_id=signal.id,
+            price=order.limit_price if order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
+            trigger_price=order.trigger_price,
+            product=str(Product.CNC) if account.broker.value == "zerodha" else None,
+            status=OrderStatus.PENDING_APPROVAL if semi and decision.allowed else OrderStatus.PENDING_SUBMIT,
+        )
+        order_id = await orders_repo.insert_intent(conn, intent, actor=self._actor, now=now)
+        await log_audit(
+            conn,
+            "order",
+            order_id,
+            "risk.decision",
+            "risk-guard",
+            {
+                "allowed": decision.allowed,
+                "reasons": [str(r) for r in decision.reasons],
+                "verdicts": verdicts,
+            },
+            chain=f"user:{account.user_id}",
+            now=now,
+        )
+        if not decision.allowed:
+            reasons = tuple(str(r) for r in decision.reasons)
+            await orders_repo.transition(
+                conn, order_id, OrderEvent.DENY, actor="risk-guard", now=now, reject_reason=", ".join(reasons)
+            )
+            return AccountOutcome(account.account_id, order_id, OrderStatus.DENIED, reasons)
+        return AccountOutcome(account.account_id, order_id, intent.status)
+
+
+def _limits(stored: Mapping[str, Mapping[str, Any]], policy: Limits | None) -> Limits:
+    limits = Limits()
+    for scope in ("user", "account"):
+        if scope in stored:
+            limits = Limits.from_mapping(stored[scope])
+    global_policy = Limits.from_mapping(stored["global"]) if "global" in stored else policy
+    return limits.tighten(global_policy) if global_policy is not None else limits
+
+
+def _open(row: orders_repo.OrderRecord, quote: QuoteReport) -> OpenOrder:
+    price = row.price or quote.last
+    remaining = row.quantity - row.filled_quantity
+    return OpenOrder(
+        order_id=row.id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        quantity=remaining,
+        reserved=remaining * price,
+        created_at=row.created_at,
+        in_flight=row.status in (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN),
+    )
+
+
+async def _known(conn: AsyncConnection, signal: Signal) -> SignalResult | None:
+    """The earlier result for this signal id, or None when the id is new; SignalConflict on other content."""
+    fingerprint = (
+        await conn.execute(select(signals.c.fingerprint).where(signals.c.id == signal.id))
+    ).scalar()
+    if fingerprint is None:
+        return None
+    if fingerprint != signal.content_fingerprint():
+        raise SignalConflict(f"signal {signal.id} was already received with different content")
+    rows = await conn.execute(
+        select(
+            broker_orders.c.account_id,
+            broker_orders.c.id,
+            broker_orders.c.status,
+            broker_orders.c.reject_reason,
+        )
+        .where(broker_orders.c.signal_id == signal.id)
+        .order_by(broker_orders.c.account_id)
+    )
+    return SignalResult(
+        signal.id,
+        True,
+        tuple(
+            AccountOutcome(
+                r.account_id,
+                r.id,
+                OrderStatus(r.status),
+                tuple(r.reject_reason.split(", "))
+                if r.status == OrderStatus.DENIED and r.reject_reason
+                else (),
+            )
+            for r in rows
+        ),
+    )
