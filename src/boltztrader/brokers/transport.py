@@ -66,6 +66,31 @@ async def send(session: aiohttp.ClientSession, method: str, url: str | URL, *, c
         raise BrokerDown(reason) from None
 
 
+class SessionPool:
+    """Keep-alive sessions shared by every account that talks to one broker host.
+
+    One session per account is fine for a handful of accounts; a fan-out to thousands of accounts
+    wants one connection pool per host instead. The pool owns its sessions: adapters that borrow
+    from it do not close them, ``close()`` here does.
+    """
+
+    def __init__(self, *, limit: int = 256) -> None:
+        self._limit = limit
+        self._sessions: dict[tuple[str, Timeouts], aiohttp.ClientSession] = {}
+
+    def session(self, origin: str, timeouts: Timeouts) -> aiohttp.ClientSession:
+        key = (origin, timeouts)
+        session = self._sessions.get(key)
+        if session is None or session.closed:
+            session = self._sessions[key] = new_session(limit=self._limit, timeouts=timeouts)
+        return session
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+
 def retry_after(headers: Mapping[str, str], default: Decimal | None = None) -> Decimal | None:
     """The Retry-After header in seconds, if it is a number."""
     raw = headers.get("Retry-After")

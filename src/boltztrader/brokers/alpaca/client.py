@@ -72,12 +72,15 @@ class Host:
     def session(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
-            session = self._session = new_session(limit=self._config.connection_limit,
-                                                  timeouts=self._config.timeouts)
+            pool = self._config.sessions
+            session = self._session = (
+                pool.session(self.origin, self._config.timeouts) if pool is not None
+                else new_session(limit=self._config.connection_limit, timeouts=self._config.timeouts))
         return session
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
+        owned = self._config.sessions is None  # a pooled session belongs to the pool
+        if owned and self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
 

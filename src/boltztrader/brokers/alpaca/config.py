@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from boltztrader.brokers.alpaca.errors import AlpacaConfigError
-from boltztrader.brokers.transport import Timeouts
+from boltztrader.brokers.transport import SessionPool, Timeouts
 from boltztrader.domain.secrets import Secret
 
 PAPER_TRADING_URL = "https://paper-api.alpaca.markets"
@@ -44,6 +44,7 @@ class AlpacaConfig:
     handshake_timeout: float = 10.0  # seconds to wait for the stream's authorization and listening acks
     instrument_ttl: float = 3600.0  # seconds an asset's rules stay cached
     connection_limit: int = 64
+    sessions: SessionPool | None = None  # share one connection pool per host across accounts
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret_key, Secret):

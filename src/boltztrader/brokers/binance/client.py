@@ -55,6 +55,7 @@ class BinanceClient:
         "_offset_ms",
         "_orders_10s",
         "_orders_long",
+        "_pool",
         "_root",
         "_session",
         "_signer",
@@ -73,6 +74,7 @@ class BinanceClient:
         self._timeouts = config.timeouts
         self._max_connections = config.max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._pool = config.sessions
         self._signer: Signer = make_signer(config.api_secret, config.ed25519_private_key)
         self._headers = {"X-MBX-APIKEY": config.api_key.reveal(), "Content-Type": FORM}
         self._tail = f"&recvWindow={config.recv_window}&timestamp="
@@ -102,7 +104,9 @@ class BinanceClient:
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = new_session(limit=self._max_connections, timeouts=self._timeouts)
+            pool = self._pool
+            self._session = (pool.session(self._root, self._timeouts) if pool is not None
+                             else new_session(limit=self._max_connections, timeouts=self._timeouts))
         return self._session
 
     @property
@@ -248,5 +252,6 @@ class BinanceClient:
 
     async def close(self) -> None:
         if self._session is not None:
-            await self._session.close()
+            if self._pool is None:  # a pooled session belongs to the pool
+                await self._session.close()
             self._session = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from boltztrader.brokers.transport import Timeouts
+from boltztrader.brokers.transport import SessionPool, Timeouts
 from boltztrader.domain.enums import Market
 from boltztrader.domain.secrets import Secret
 from boltztrader.errors import ConfigError
@@ -41,6 +41,7 @@ class BinanceConfig:
     stream_subscribe_timeout: float = 10.0
     listen_key_keepalive: float = 1800.0  # futures: PUT /fapi/v1/listenKey this often
     max_connections: int = 64
+    sessions: SessionPool | None = None  # share one connection pool per host across accounts
 
     def __post_init__(self) -> None:
         for name in ("api_key", "api_secret"):

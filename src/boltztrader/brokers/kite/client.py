@@ -64,11 +64,14 @@ class KiteClient:
 
     async def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = new_session(limit=self._config.connection_limit, timeouts=self._config.timeouts)
+            pool = self._config.sessions
+            self._session = (pool.session(self.root, self._config.timeouts) if pool is not None else
+                             new_session(limit=self._config.connection_limit, timeouts=self._config.timeouts))
         return self._session
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
+        owned = self._config.sessions is None  # a pooled session belongs to the pool
+        if owned and self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from boltztrader.brokers.transport import Timeouts
+from boltztrader.brokers.transport import SessionPool, Timeouts
 from boltztrader.domain.secrets import Secret
 
 ROOT_URL = "https://api.kite.trade"
@@ -29,6 +29,7 @@ class KiteConfig:
     ws_url: str = WS_URL
     timeouts: Timeouts = field(default_factory=Timeouts)
     connection_limit: int = 64
+    sessions: SessionPool | None = None  # share one connection pool per host across accounts
     # Reconnect backoff of the order-update stream: first wait, doubling up to the cap.
     reconnect_initial: float = 0.2
     reconnect_max: float = 10.0
