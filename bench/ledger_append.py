@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -24,16 +23,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from _common import database as shared_database
 from boltztrader.audit import verify_ledger
-from boltztrader.db import migrate
 from boltztrader.db.audit import log_audit
-from boltztrader.db.engine import create_engine
 from boltztrader.ledger import canonical_bytes
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -96,34 +91,8 @@ async def run_shape(engine: AsyncEngine, kind: str, shape: str, entries: int) ->
 
 @asynccontextmanager
 async def database(kind: str) -> AsyncIterator[AsyncEngine]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
-            try:
-                await migrate.upgrade(engine)
-                yield engine
-            finally:
-                await engine.dispose()
-        return
-    raw = os.environ.get("BOLTZ_BENCH_POSTGRES_URL", DEFAULT_PG)
-    admin_url = make_url(raw).set(drivername="postgresql+asyncpg")
-    name = "boltz_bench_" + uuid.uuid4().hex[:12]
-    admin = create_engine(admin_url)
-    try:
-        async with admin.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine = create_engine(admin_url.set(database=name), pool_size=WRITERS)
-        try:
-            await migrate.upgrade(engine)
-            yield engine
-        finally:
-            await engine.dispose()
-            async with admin.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with shared_database(kind, pool_size=WRITERS) as engine:
+        yield engine
 
 
 async def main_async(entries: int, engines: list[str]) -> list[Row]:
