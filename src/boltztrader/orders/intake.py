@@ -33,6 +33,7 @@ from boltztrader.domain.clock import Clock
 from boltztrader.domain.enums import (
     AccountMode,
     ExecutionMode,
+    Market,
     OrderType,
     Product,
     Side,
@@ -44,7 +45,7 @@ from boltztrader.domain.order_states import OrderEvent, OrderStatus
 from boltztrader.domain.reports import QuoteReport
 from boltztrader.domain.signals import InvalidSignal, Signal
 from boltztrader.domain.sizing import order_quantity
-from boltztrader.domain.targets import AccountRef, Target
+from boltztrader.domain.targets import AccountRef, Sizing, Target
 from boltztrader.errors import BrokerRejected, SignalConflict
 from boltztrader.risk import AccountState, Decision, Limits, MarketSession, OpenOrder, OrderContext, evaluate
 from boltztrader.router import Router
@@ -149,7 +150,8 @@ class Intake:
         )
         return self._router.targets(signal, accounts, subs)
 
-    async def _plan(self, signal: Signal, target: Target, now: datetime) -> _Plan:
+    async def _plan(self, signal: Signal, target: Target, now: datetime, *,
+                    exclude: str | None = None) -> _Plan:
         account = target.account
         broker = self._broker_for(account)
         try:
@@ -173,6 +175,7 @@ class Intake:
                 conn, user_id=account.user_id, account_id=account.account_id
             )
             open_rows = await orders_repo.non_terminal(conn, account.account_id)
+        open_rows = [r for r in open_rows if r.id != exclude]  # ``recheck``: not the intent itself
         limits = _limits(stored, self._policy)
         context = OrderContext.from_signal(
             signal,
@@ -254,6 +257,36 @@ class Intake:
             )
             return AccountOutcome(account.account_id, order_id, OrderStatus.DENIED, reasons)
         return AccountOutcome(account.account_id, order_id, intent.status)
+
+    # -- approval (semi-manual): a stored intent judged again --------------------------------------
+
+    async def limits_for(self, user_id: str, account_id: str) -> Limits:
+        """The limits that govern the account: stored per scope, under the global policy."""
+        async with self._engine.connect() as conn:
+            stored = await accounts_repo.limit_rows(conn, user_id=user_id, account_id=account_id)
+        return _limits(stored, self._policy)
+
+    async def recheck(self, record: orders_repo.OrderRecord, now: datetime) -> Decision:
+        """Every check again on a stored intent, with a fresh quote, balance, kill switch and limits.
+
+        The order is the one its signal asked for (a market signal is collared around the fresh
+        price again) at the stored quantity, the one the approver saw. Check 3 judges the approval,
+        not the signal: the approval TTL bounds how late it may come. The intent itself counts
+        neither as an open order nor as a sighting of its signal.
+        """
+        async with self._engine.connect() as conn:
+            refs = await accounts_repo.account_refs(conn, account_ids=[record.account_id])
+            row = (await conn.execute(select(signals).where(signals.c.id == record.signal_id))).first()
+        if not refs or row is None:
+            raise ValueError(f"order {record.id} has no linked account or no signal to judge again")
+        signal = Signal(
+            id=row.id, model_id=row.model_id, symbol=record.symbol, market=Market(row.market),
+            side=Side(record.side), confidence=row.confidence, created_at=now, quantity=record.quantity,
+            limit_price=row.limit_price,
+        )
+        target = Target(refs[0], signal.market, Sizing.SIGNAL)
+        plan = await self._plan(signal, target, now, exclude=record.id)
+        return plan.decision
 
 
 def _limits(stored: Mapping[str, Mapping[str, Any]], policy: Limits | None) -> Limits:
