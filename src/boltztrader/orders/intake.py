@@ -40,7 +40,9 @@ from boltztrader.domain.enums import (
     TimeInForce,
     TradingState,
 )
+from boltztrader.domain.enums import Broker as BrokerName
 from boltztrader.domain.ids import client_order_id, kite_tag, new_id
+from boltztrader.domain.instruments import Instrument
 from boltztrader.domain.order_states import OrderEvent, OrderStatus
 from boltztrader.domain.reports import QuoteReport
 from boltztrader.domain.signals import InvalidSignal, Signal
@@ -73,6 +75,33 @@ class SignalResult:
     def to_submit(self) -> list[str]:
         """The order ids that wait for the order manager."""
         return [o.order_id for o in self.outcomes if o.status is OrderStatus.PENDING_SUBMIT]
+
+
+# How many targets of one signal are planned at once: each costs a balance request at its broker,
+# and a fan-out to thousands of accounts must not queue thousands of requests behind one pool.
+PLAN_CONCURRENCY = 64
+
+
+class _MarketData:
+    """Instrument rules and the reference quote of one symbol, fetched once per broker per signal
+    (every account of a fan-out shares them) instead of once per account."""
+
+    def __init__(self, symbol: str) -> None:
+        self._symbol = symbol
+        self._instruments: dict[BrokerName, asyncio.Task[Instrument]] = {}
+        self._quotes: dict[BrokerName, asyncio.Task[QuoteReport]] = {}
+
+    async def instrument(self, name: BrokerName, broker: Broker) -> Instrument:
+        task = self._instruments.get(name)
+        if task is None:
+            task = self._instruments[name] = asyncio.ensure_future(broker.instrument_rules(self._symbol))
+        return await asyncio.shield(task)
+
+    async def quote(self, name: BrokerName, broker: Broker) -> QuoteReport:
+        task = self._quotes.get(name)
+        if task is None:
+            task = self._quotes[name] = asyncio.ensure_future(broker.get_quote(self._symbol))
+        return await asyncio.shield(task)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +137,14 @@ class Intake:
                 return known
             targets = await self._targets(conn, signal)
         now = self._clock.now()
-        plans = await asyncio.gather(*(self._plan(signal, target, now) for target in targets))
+        market_data = _MarketData(signal.symbol)
+        gate = asyncio.Semaphore(PLAN_CONCURRENCY)
+
+        async def plan(target: Target) -> _Plan:
+            async with gate:
+                return await self._plan(signal, target, now, market_data=market_data)
+
+        plans = await asyncio.gather(*(plan(target) for target in targets))
         async with self._engine.begin() as conn:
             recorded = await record_signal(conn, signal, received_at=now, source=source)
             if recorded is Recorded.REPLAY:  # the same signal won a race with us: answer as it did
@@ -151,14 +187,15 @@ class Intake:
         return self._router.targets(signal, accounts, subs)
 
     async def _plan(self, signal: Signal, target: Target, now: datetime, *,
-                    exclude: str | None = None) -> _Plan:
+                    exclude: str | None = None, market_data: _MarketData | None = None) -> _Plan:
         account = target.account
         broker = self._broker_for(account)
+        market_data = market_data or _MarketData(signal.symbol)
         try:
-            instrument = await broker.instrument_rules(signal.symbol)
+            instrument = await market_data.instrument(account.broker, broker)
         except BrokerRejected:
             raise InvalidSignal(f"unknown symbol {signal.symbol} at {account.broker}", "symbol") from None
-        quote, balance = await asyncio.gather(broker.get_quote(signal.symbol), broker.get_balance())
+        quote, balance = await asyncio.gather(market_data.quote(account.broker, broker), broker.get_balance())
         quantity = order_quantity(
             signal,
             target.sizing,
