@@ -14,13 +14,17 @@
 
 A stream event can overtake the HTTP answer (Binance sends ``executionReport`` first); the outcome
 then finds the row already past ``submitting`` and records only what is news.
+
+``on_step`` (tests only; None in production) is called as ``on_step(point, order_id)`` at the named
+points of the submit path (``STEP_POINTS``), so that fault tests can kill or interrupt the process
+exactly there (tests/reliability/test_crash.py, test_pipeline_stateful.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -43,13 +47,21 @@ from boltztrader.errors import (
 from boltztrader.orders.apply import apply_report, flag_drift
 from boltztrader.orders.resolve import Resolver
 
-__all__ = ["OrderManager", "SubmitPolicy", "place_order_of"]
+__all__ = ["STEP_POINTS", "OrderManager", "StepHook", "SubmitPolicy", "place_order_of"]
 
 log = logging.getLogger(__name__)
 
 E = OrderEvent
 S = OrderStatus
 _ACK_EVENTS = {S.REJECTED: E.REJECTED, S.CANCELLED: E.CANCELLED, S.EXPIRED: E.EXPIRED}
+
+StepHook = Callable[[str, str], None]
+"""``hook(point, order_id)``: a fault-injection seam for tests, called synchronously at each point."""
+STEP_POINTS = (
+    "submitting",  # ``submitting`` is committed; nothing is sent yet
+    "accepted",  # the broker's ack is in hand; its outcome is not recorded yet
+    "recorded",  # the ack's outcome is committed; the follow-up look-up of a filled ack has not run
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +90,14 @@ class OrderManager:
 
     def __init__(self, engine: AsyncEngine, brokers: Mapping[str, Broker], clock: Clock, *,
                  policy: SubmitPolicy | None = None, resolver: Resolver | None = None,
-                 actor: str = "order-manager") -> None:
+                 actor: str = "order-manager", on_step: StepHook | None = None) -> None:
         self._engine = engine
         self._brokers = brokers
         self._clock = clock
         self._policy = policy or SubmitPolicy()
         self._resolver = resolver or Resolver(engine, brokers, clock)
         self._actor = actor
+        self._on_step = on_step
 
     @property
     def resolver(self) -> Resolver:
@@ -102,6 +115,7 @@ class OrderManager:
             started = await self._start(order_id)
             if started is None:
                 return await self._get(order_id)
+            self._step("submitting", order_id)
             wait = await self._send_once(started)
             if wait is None:
                 return await self._get(order_id)
@@ -153,8 +167,13 @@ class OrderManager:
             await self._outcome(record.id, E.OUTCOME_UNKNOWN, detail={"reason": type(exc).__name__})
             await self._resolver.resolve(record.id)
             return None
+        self._step("accepted", record.id)
         await self._accepted(record, ack)
         return None
+
+    def _step(self, point: str, order_id: str) -> None:
+        if self._on_step is not None:
+            self._on_step(point, order_id)
 
     async def _outcome(self, order_id: str, event: OrderEvent, *, detail: dict[str, object] | None = None,
                        **changes: Any) -> None:
@@ -174,6 +193,7 @@ class OrderManager:
         event = _ACK_EVENTS.get(ack.status, E.ACCEPTED)
         await self._outcome(record.id, event, broker_order_id=ack.broker_order_id,
                             broker_status=ack.raw_status)
+        self._step("recorded", record.id)
         if ack.status in (S.FILLED, S.PARTIALLY_FILLED):
             await self.refresh(record.id)
 
