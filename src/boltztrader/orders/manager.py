@@ -32,9 +32,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.brokers.base import Broker
+from boltztrader.db import accounts as accounts_repo
 from boltztrader.db import orders as repo
 from boltztrader.domain.clock import Clock
-from boltztrader.domain.enums import Market, OrderType, Product, Side, TimeInForce
+from boltztrader.domain.enums import Market, OrderType, Product, Side, TimeInForce, TradingState
 from boltztrader.domain.order_states import OrderEvent, OrderStatus
 from boltztrader.domain.reports import OrderAck, PlaceOrder
 from boltztrader.errors import (
@@ -46,6 +47,7 @@ from boltztrader.errors import (
 )
 from boltztrader.orders.apply import apply_report, flag_drift
 from boltztrader.orders.resolve import Resolver
+from boltztrader.risk.trading_state import most_restrictive
 
 __all__ = ["STEP_POINTS", "OrderManager", "StepHook", "SubmitPolicy", "place_order_of"]
 
@@ -132,11 +134,23 @@ class OrderManager:
         return record
 
     async def _start(self, order_id: str) -> repo.OrderRecord | None:
-        """Commit ``submitting``; None when the row is not ``pending_submit`` (so nothing is sent)."""
+        """Commit ``submitting``; None when the row is not ``pending_submit`` (so nothing is sent).
+
+        A kill switch engaged (HALTED) after the intent was written withdraws it here instead: the
+        check and the status change share one transaction, so a switch that commits first wins.
+        """
         async with self._engine.begin() as conn:
+            record = await repo.get(conn, order_id)
+            states = await accounts_repo.trading_state_rows(conn, user_id=record.user_id,
+                                                            account_id=record.account_id)
+            if most_restrictive(*states.values()) is TradingState.HALTED:
+                if record.status is OrderStatus.PENDING_SUBMIT:
+                    await repo.transition(conn, order_id, E.CANCELLED, actor=self._actor, current=record,
+                                          now=self._clock.now(), reject_reason="kill switch: trading halted")
+                return None
             try:
                 return await repo.transition(conn, order_id, E.SUBMIT_STARTED, actor=self._actor,
-                                             now=self._clock.now())
+                                             current=record, now=self._clock.now())
             except InvalidTransition:
                 return None
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import insert
+
 from boltztrader.audit import verify_ledger
 from boltztrader.db import orders as repo
+from boltztrader.db.tables import trading_states
 from boltztrader.domain.clock import SystemClock
 from boltztrader.domain.enums import TradingState
 from boltztrader.domain.ids import new_id
@@ -158,3 +161,17 @@ async def test_reducing_cancels_only_the_orders_that_would_grow_a_position(world
     assert status is S.DENIED
     assert "TRADING_HALTED" in reasons
     assert (await verify_ledger(world.engine)).ok
+
+
+async def test_an_intent_planned_before_a_halt_is_withdrawn_at_submission(world: World) -> None:
+    """A halt that commits between intake and submission wins: the intent is cancelled, nothing is sent."""
+    pending = await intent(world, "sig-race", "acct-alice")
+    async with world.engine.begin() as conn:  # the switch row alone, as if another process just wrote it
+        await conn.execute(insert(trading_states).values(scope="user", scope_id="alice", state="halted",
+                                                         reason="test", updated_at=SystemClock().now(),
+                                                         updated_by="ops"))
+    record = await world.manager.submit(pending)
+    assert record.status is S.CANCELLED
+    assert record.reject_reason == "kill switch: trading halted"
+    assert record.broker_order_id is None
+    assert world.broker_orders_at_paper("acct-alice", record.client_order_id) == 0
