@@ -35,6 +35,7 @@ from boltztrader.domain.reports import (
     BrokerEvent,
     OrderAck,
     OrderReport,
+    OrderUpdate,
     PlaceOrder,
     PositionReport,
     QuoteReport,
@@ -90,6 +91,12 @@ class KiteBroker:
         self._token = session.access_token
         self._client.set_access_token(session.access_token)
         return session
+
+    def postback_update(self, body: bytes) -> OrderUpdate:
+        """A Kite postback as an order update, once its checksum proves it came from Kite for this
+        app; ``InvalidPostback`` (a BrokerProtocolError) otherwise. Apply it like a stream event."""
+        row = login.verify_postback(body, self._config.api_secret)
+        return OrderUpdate(order=mapping.order_report(row, self._client_id_of))
 
     # -- orders --------------------------------------------------------------------------------------
     async def place_order(self, order: PlaceOrder) -> OrderAck:
