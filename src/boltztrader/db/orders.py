@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from boltztrader.db import positions as positions_repo
 from boltztrader.db.audit import log_audit
 from boltztrader.db.tables import broker_orders, fills, order_events
 from boltztrader.domain.enums import Broker, Market, OrderType, Product, Side, TimeInForce
@@ -428,10 +429,26 @@ async def _write(conn: AsyncConnection, record: OrderRecord, new: Order, event: 
         await conn.execute(insert(order_events).values(event_values))
     payload = {"from": str(record.status), "to": str(new.status), "event": event, **event_detail}
     await log_audit(conn, "order", record.id, f"order.{event}", actor, payload, chain=record.chain, now=now)
+    if new.filled_quantity > record.filled_quantity:
+        await _move_position(conn, record, new, now)
     return replace(record, status=new.status, broker_order_id=new.broker_order_id,
                    broker_status=new.broker_status, filled_quantity=new.filled_quantity,
                    average_price=new.average_price, reject_reason=new.reject_reason, version=version,
                    updated_at=now)
+
+
+async def _move_position(conn: AsyncConnection, record: OrderRecord, new: Order, now: datetime) -> None:
+    """Move the account's position by what this write newly filled (from cumulative totals, so a
+    broker that reports only totals, as Kite does, moves positions as exactly as one with fills)."""
+    quantity = new.filled_quantity - record.filled_quantity
+    before = record.filled_quantity * (record.average_price or Decimal(0))
+    after = new.filled_quantity * (new.average_price or Decimal(0))
+    price = (after - before) / quantity if after > before else (new.average_price or Decimal(0))
+    if price <= 0:
+        return  # a report without a price moves no position; reconciliation catches the rest
+    await positions_repo.apply_execution(conn, account_id=record.account_id, symbol=record.symbol,
+                                         market=record.market, side=Side(record.side), quantity=quantity,
+                                         price=price, now=now)
 
 
 async def count_events(conn: AsyncConnection, order_id: str) -> int:

@@ -255,7 +255,21 @@ trading_states = Table(
     CheckConstraint(_in("state", ("active", "reducing", "halted")), name="state"),
 )
 
+# Positions per account, kept from our orders' executions (reconciled with the broker's own).
+positions = Table(
+    "positions",
+    metadata,
+    Column("account_id", String(36), ForeignKey("broker_accounts.id", ondelete="RESTRICT"), primary_key=True),
+    Column("symbol", String(64), primary_key=True),
+    Column("market", String(32), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("average_price", ExactDecimal(), nullable=False),
+    Column("realized_pnl", ExactDecimal(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 __all__ = [
     "ORDER_STATUSES", "audit_heads", "audit_ledger", "broker_accounts", "broker_orders", "fills",
-    "metadata", "model_subscriptions", "order_events", "risk_limits", "signals", "trading_states", "users",
+    "metadata", "model_subscriptions", "order_events", "positions", "risk_limits", "signals",
+    "trading_states", "users",
 ]

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from boltztrader.brokers.base import Broker
 from boltztrader.db import accounts as accounts_repo
 from boltztrader.db import orders as orders_repo
+from boltztrader.db import positions as positions_repo
 from boltztrader.db.audit import log_audit
 from boltztrader.db.signals import Recorded, record_signal
 from boltztrader.db.tables import broker_orders, signals
@@ -49,7 +50,16 @@ from boltztrader.domain.signals import InvalidSignal, Signal
 from boltztrader.domain.sizing import order_quantity
 from boltztrader.domain.targets import AccountRef, Sizing, Target
 from boltztrader.errors import BrokerRejected, SignalConflict
-from boltztrader.risk import AccountState, Decision, Limits, MarketSession, OpenOrder, OrderContext, evaluate
+from boltztrader.risk import (
+    AccountState,
+    Decision,
+    Limits,
+    MarketSession,
+    OpenOrder,
+    OrderContext,
+    Position,
+    evaluate,
+)
 from boltztrader.router import Router
 
 BrokerFor = Callable[[AccountRef], Broker]
@@ -212,6 +222,7 @@ class Intake:
                 conn, user_id=account.user_id, account_id=account.account_id
             )
             open_rows = await orders_repo.non_terminal(conn, account.account_id)
+            held = await positions_repo.holdings(conn, account.account_id)
         open_rows = [r for r in open_rows if r.id != exclude]  # ``recheck``: not the intent itself
         limits = _limits(stored, self._policy)
         context = OrderContext.from_signal(
@@ -233,6 +244,9 @@ class Intake:
             user_state=states.get("user", TradingState.ACTIVE),
             account_state=states.get("account", TradingState.ACTIVE),
             open_orders=tuple(_open(row, quote) for row in open_rows),
+            positions={symbol: Position(h.quantity, h.average_price,
+                                        quote.last if symbol == signal.symbol else h.average_price)
+                       for symbol, h in held.items() if h.quantity},
             seen_signal_ids=frozenset(r.signal_id for r in open_rows if r.signal_id),
             # Paper brokers keep their own hours (open around the clock unless told otherwise).
             market_session=MarketSession.REGULAR if account.mode is AccountMode.PAPER else None,
