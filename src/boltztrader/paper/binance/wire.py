@@ -147,21 +147,24 @@ def spot_ack(order: Order) -> dict[str, Any]:
     }
 
 
+def _spot_order_fields(order: Order) -> dict[str, Any]:
+    """The price, quantities, status and type fields every spot order answer carries."""
+    return {
+        "price": _price(order),
+        "origQty": fmt8(order.quantity),
+        "executedQty": fmt8(order.filled_quantity),
+        "origQuoteOrderQty": fmt8(order.request.quote_quantity),
+        "cummulativeQuoteQty": fmt8(order.filled_quote),
+        "status": SPOT_STATUS[order.state],
+        "timeInForce": spot_tif(order),
+        "type": wire_type(order),
+        "side": order.side.value,
+    }
+
+
 def spot_result(order: Order) -> dict[str, Any]:
     body = spot_ack(order)
-    body.update(
-        {
-            "price": _price(order),
-            "origQty": fmt8(order.quantity),
-            "executedQty": fmt8(order.filled_quantity),
-            "origQuoteOrderQty": fmt8(order.request.quote_quantity),
-            "cummulativeQuoteQty": fmt8(order.filled_quote),
-            "status": SPOT_STATUS[order.state],
-            "timeInForce": spot_tif(order),
-            "type": wire_type(order),
-            "side": order.side.value,
-        }
-    )
+    body.update(_spot_order_fields(order))
     _stop_fields(order, body)
     body["workingTime"] = ms(order.triggered_at or order.created_at) if is_working(order) else -1
     body["selfTradePreventionMode"] = STP_MODE
@@ -219,15 +222,7 @@ def spot_cancel(order: Order, cancel_client_id: str, now: datetime) -> dict[str,
         "orderListId": -1,
         "clientOrderId": cancel_client_id,
         "transactTime": ms(now),
-        "price": _price(order),
-        "origQty": fmt8(order.quantity),
-        "executedQty": fmt8(order.filled_quantity),
-        "origQuoteOrderQty": fmt8(order.request.quote_quantity),
-        "cummulativeQuoteQty": fmt8(order.filled_quote),
-        "status": SPOT_STATUS[order.state],
-        "timeInForce": spot_tif(order),
-        "type": wire_type(order),
-        "side": order.side.value,
+        **_spot_order_fields(order),
     }
     _stop_fields(order, body)
     body["selfTradePreventionMode"] = STP_MODE
