@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+
+from _common import free_port
 
 BOLTZ = [sys.executable, "-m", "boltztrader.cli.main"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -113,12 +114,6 @@ BROKERS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -138,7 +133,7 @@ async def _wait_up(http: aiohttp.ClientSession, base: str) -> None:
 
 
 def run_one(broker: Broker, orders: int, concurrency: int) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             *BOLTZ,

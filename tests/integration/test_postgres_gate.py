@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.paper.conftest import free_port  # nothing listens there: an unreachable server
 
 ROOT = Path(__file__).resolve().parents[2]
 ONE_TEST = "tests/integration/db/test_migrations.py::test_upgrade_to_head_then_downgrade_to_base"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 def _pytest_without_postgres(require: bool) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env["BOLTZ_TEST_POSTGRES_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/test"
+    env["BOLTZ_TEST_POSTGRES_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/test"
     env["BOLTZ_TEST_REQUIRE_POSTGRES"] = "1" if require else "0"
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", ONE_TEST],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)

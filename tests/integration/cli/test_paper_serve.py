@@ -12,12 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.paper.conftest import free_port
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -36,7 +31,7 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 @pytest.fixture
 def binance(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A `boltz paper serve --broker binance` process on a free port; yields its URL and its log."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "paper.log"
     with log.open("w") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "boltztrader.cli.main", "paper", "serve", "--broker",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,7 @@ import pytest
 from boltztrader.api.app import create_app
 from boltztrader.settings import load_settings
 from boltztrader.wiring import build_container
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.paper.conftest import free_port
 
 
 def _boltz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -33,7 +26,7 @@ def _boltz(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[str]:
     """A `boltz serve` process on a free port over a migrated database; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(
@@ -69,7 +62,7 @@ def test_healthz_answers_ok_from_a_running_service(served: str) -> None:
 
 async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
     """With the database gone, /healthz answers 503 and says the database is unreachable."""
-    settings = load_settings({"BOLTZ_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{_free_port()}/x"})
+    settings = load_settings({"BOLTZ_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"})
     container = build_container(settings)
     app = create_app(container)
     try:
@@ -83,7 +76,7 @@ async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
 
 def test_serve_refuses_an_unmigrated_database_with_one_line(tmp_path: Path) -> None:
     """Serving a database that was never migrated exits 2 and tells the user to run `boltz db upgrade`."""
-    result = _boltz("serve", "--port", str(_free_port()), "--database-url",
+    result = _boltz("serve", "--port", str(free_port()), "--database-url",
                     f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
     assert result.returncode == 2
     assert "boltz db upgrade" in result.stderr

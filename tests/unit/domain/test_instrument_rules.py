@@ -9,20 +9,10 @@ from hypothesis import strategies as st
 from boltztrader.domain.enums import Broker, Market, Side
 from boltztrader.domain.instruments import Instrument, RuleCode, decimal_lcm
 from boltztrader.domain.money import is_multiple
+from tests.unit.instruments import BTC
 
 D = Decimal
 
-BTC = Instrument(
-    broker=Broker.BINANCE,
-    market=Market.CRYPTO,
-    symbol="BTCUSDT",
-    currency="USDT",
-    tick_size=D("0.01"),
-    step_size=D("0.00001"),
-    min_qty=D("0.00001"),
-    max_qty=D("9000"),
-    min_notional=D("5"),
-)
 NIFTY_FUT = Instrument(
     broker=Broker.ZERODHA,
     market=Market.NFO,

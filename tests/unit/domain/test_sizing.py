@@ -14,11 +14,10 @@ from boltztrader.domain.instruments import Instrument
 from boltztrader.domain.signals import Signal
 from boltztrader.domain.sizing import order_quantity
 from boltztrader.domain.targets import Sizing
+from tests.unit.instruments import BTC
 
 D = Decimal
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
-BTC = Instrument(Broker.BINANCE, Market.CRYPTO, "BTCUSDT", "USDT", tick_size=D("0.01"),
-                 step_size=D("0.00001"))
 INFY = Instrument(Broker.ZERODHA, Market.NSE, "INFY", "INR", tick_size=D("0.05"), step_size=D("1"),
                   fractionable=False)
 

@@ -14,22 +14,12 @@ from boltztrader.risk.context import AccountState, MarketSession, OrderContext
 from boltztrader.risk.limits import Limits
 from boltztrader.risk.reasons import Rule
 from boltztrader.risk.verdict import Verdict
+from tests.unit.instruments import BTC
 
 D = Decimal
 NOW = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)  # a Wednesday: 10:00 in New York, 20:30 in India
 LIMITS = Limits()
 
-BTC = Instrument(
-    broker=Broker.BINANCE,
-    market=Market.CRYPTO,
-    symbol="BTCUSDT",
-    currency="USDT",
-    tick_size=D("0.01"),
-    step_size=D("0.00001"),
-    min_qty=D("0.00001"),
-    max_qty=D("9000"),
-    min_notional=D("5"),
-)
 RELIANCE = Instrument(
     broker=Broker.ZERODHA,
     market=Market.NSE,
