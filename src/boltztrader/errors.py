@@ -109,6 +109,10 @@ class DatabaseUnavailable(TradingError):
     """Our own database cannot be reached: take no new work, send nothing."""
 
 
+class CredentialError(TradingError):
+    """A stored credential does not open: bound elsewhere, altered, or under a master key not held."""
+
+
 class LedgerIntegrityError(TradingError):
     """The audit ledger's hash chain does not verify."""
 
@@ -116,3 +120,32 @@ class LedgerIntegrityError(TradingError):
         self.chain = chain
         self.seq = seq
         super().__init__(message)
+
+
+class AccountError(TradingError):
+    """Linking, renewing or unlinking a broker account failed; messages name the account, never a secret."""
+
+
+class InvalidAccountLink(AccountError, ValueError):
+    """The details given to link an account are malformed (``field`` names which); nothing was written."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        self.reason = reason
+        self.field = field
+        super().__init__(f"cannot link the account: {reason}")
+
+
+class AccountConflict(AccountError):
+    """The user already has a linked account at that broker under that label (HTTP 409)."""
+
+
+class AccountNotFound(AccountError):
+    """No such broker account, or it is unlinked."""
+
+
+class PaperBrokerError(TradingError):
+    """A paper broker answered its admin API with an error, or with something that is not an account."""
+
+
+class PaperBrokerUnreachable(PaperBrokerError):
+    """A paper broker could not be reached, or gave no complete answer."""

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from boltztrader.accounts.keyring import parse_master_keys
 from boltztrader.db.engine import normalize_url
 from boltztrader.errors import ConfigError
 
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
     log_level: str = Field("info", validation_alias=_env("BOLTZ_LOG_LEVEL"))
     master_key: SecretStr | None = Field(None, validation_alias=_env("BOLTZ_MASTER_KEY"))
     master_key_file: Path | None = Field(None, validation_alias=_env("BOLTZ_MASTER_KEY_FILE"))
+    # Old master keys, comma-separated: they only decrypt, until `boltz keys rotate` has re-wrapped
+    # every stored credential under the current key.
+    previous_master_keys: SecretStr | None = Field(None, validation_alias=_env("BOLTZ_PREVIOUS_MASTER_KEYS"))
     broker_default: str = Field("binance", validation_alias=_env("BROKER_DEFAULT"))
 
     z_api_key: str | None = Field(None, validation_alias=_env("Z_API_KEY"))
@@ -89,6 +93,17 @@ class Settings(BaseSettings):
         if level not in ("critical", "error", "warning", "info", "debug"):
             raise ValueError("must be one of critical, error, warning, info, debug")
         return level
+
+    @field_validator("previous_master_keys")
+    @classmethod
+    def _valid_previous_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            parse_master_keys(value.get_secret_value(), source="the list")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("database_url")
     @classmethod

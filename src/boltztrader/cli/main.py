@@ -7,7 +7,7 @@ import sys
 import typer
 
 import boltztrader
-from boltztrader.cli import audit, db, paper, serve
+from boltztrader.cli import audit, db, keys, paper, serve
 from boltztrader.cli.common import EXIT_USAGE, fail
 from boltztrader.errors import TradingError
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(paper.app, name="paper")
+app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
 
 
