@@ -9,8 +9,11 @@ own process (rate limits off, prices still):
 - fan-out: one model's signal per market (INFY on NSE, AAPL on US, BTCUSDT on crypto) to N
   subscribed accounts spread evenly over Kite, Alpaca and Binance; the time until every order is
   acknowledged and persisted, with the peak memory of this process and of each paper broker.
+  The accounts' balances are warm (fetched by an account sync before the signal, timed apart), as
+  in the running service; ``--cold`` leaves them cold, so the intake asks every broker first.
 
     .venv/bin/python bench/pipeline.py [--signals 200] [--accounts 1000,10000] [--engines sqlite,postgresql]
+                                       [--cold]
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -41,6 +44,7 @@ from boltztrader.domain.enums import Broker as BrokerName
 from boltztrader.domain.reports import OrderAck, PlaceOrder
 from boltztrader.domain.secrets import Secret
 from boltztrader.domain.targets import AccountRef
+from boltztrader.orders.balances import Balances
 from boltztrader.orders.intake import Intake
 from boltztrader.orders.manager import OrderManager
 from boltztrader.router import Router
@@ -206,23 +210,14 @@ def _signal(broker: str, signal_id: str, **extra: str) -> dict[str, Any]:
     }
 
 
-async def _submit_all(manager: OrderManager, order_ids: list[str], concurrency: int = 64) -> None:
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def one(order_id: str) -> None:
-        async with semaphore:
-            await manager.submit(order_id)
-
-    await asyncio.gather(*(one(i) for i in order_ids))
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000 if ordered else float("nan")
 
 
 async def run(
-    kind: str, urls: dict[str, str], signals: int, fanouts: list[int], report: Callable[[str], None]
+    kind: str, urls: dict[str, str], signals: int, fanouts: list[int], report: Callable[[str], None], *,
+    cold: bool = False,
 ) -> None:
     async with aiohttp.ClientSession() as http:
         for count in [1, *fanouts]:
@@ -236,13 +231,21 @@ async def run(
                 def broker_for(account: AccountRef, adapters: dict[str, Timed] = adapters) -> Broker:
                     return adapters[account.account_id]  # type: ignore[return-value]
 
-                intake = Intake(engine, Router(BrokerName.BINANCE), broker_for, SystemClock())
+                balances = Balances(SystemClock(), max_age=timedelta(minutes=5))
+                intake = Intake(engine, Router(BrokerName.BINANCE), broker_for, SystemClock(),
+                                balances=balances)
                 manager = OrderManager(engine, adapters, SystemClock())  # type: ignore[arg-type]
                 try:
                     if count == 1:
                         await _single(kind, intake, manager, accounts, sent, signals, report)
                     else:
-                        await _fanout(kind, engine, intake, manager, count, report)
+                        if not cold:
+                            started = time.perf_counter()
+                            synced = await balances.refresh(
+                                (a["our_id"], adapters[a["our_id"]]) for a in accounts)
+                            report(f"{kind:10} account sync {count:>6} accounts  {synced} balances in "
+                                   f"{time.perf_counter() - started:6.1f} s (before the signal, not counted)")
+                        await _fanout(kind, engine, intake, manager, count, report, cold=cold)
                 finally:
                     for adapter in adapters.values():
                         await adapter.close()
@@ -286,11 +289,13 @@ async def _fanout(
     manager: OrderManager,
     count: int,
     report: Callable[[str], None],
+    *,
+    cold: bool,
 ) -> None:
     started = time.perf_counter()
     results = await asyncio.gather(*(intake.process_signal(_signal(b, f"fan-{count}-{b}")) for b in BROKERS))
     persisted = time.perf_counter()
-    await _submit_all(manager, [oid for r in results for oid in r.to_submit])
+    await manager.submit_many([oid for r in results for oid in r.to_submit])
     done = time.perf_counter()
     async with engine.connect() as conn:
         settled = (
@@ -300,7 +305,8 @@ async def _fanout(
         ).scalar_one()
         total = (await conn.execute(select(func.count()).select_from(broker_orders))).scalar_one()
     report(
-        f"{kind:10} fan-out {count:>6} accounts  intents written {persisted - started:6.1f} s  "
+        f"{kind:10} fan-out {count:>6} accounts{' (cold)' if cold else ''}  "
+        f"intents written {persisted - started:6.1f} s  "
         f"all acknowledged {done - started:6.1f} s  ({settled}/{total} orders settled)"
     )
 
@@ -310,6 +316,7 @@ def main() -> int:
     parser.add_argument("--signals", type=int, default=200)
     parser.add_argument("--accounts", default="1000")
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--cold", action="store_true", help="no account sync before the fan-out")
     args = parser.parse_args()
     papers = {b: start_paper(b) for b in BROKERS}
     urls = {b: url for b, (_, url) in papers.items()}
@@ -322,7 +329,8 @@ def main() -> int:
     try:
         for kind in args.engines.split(","):
             asyncio.run(
-                run(kind, urls, args.signals, [int(n) for n in args.accounts.split(",") if n], report)
+                run(kind, urls, args.signals, [int(n) for n in args.accounts.split(",") if n], report,
+                    cold=args.cold)
             )
         me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         paper_mem = ", ".join(f"{b} {peak_rss_mib(p.pid):.0f} MiB" for b, (p, _) in papers.items())

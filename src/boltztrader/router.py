@@ -55,6 +55,10 @@ class Router:
         if signal.user_id is not None:
             account = self._account_of(signal.user_id, broker, accounts, signal)
             return [Target(account, signal.market, Sizing.SIGNAL)]
+        by_owner: dict[str, list[AccountRef]] = {}  # the user's accounts at this broker, first choice first
+        for a in sorted(accounts, key=lambda a: (a.label, a.account_id)):
+            if a.broker is broker:
+                by_owner.setdefault(a.user_id, []).append(a)
         targets = []
         for sub in subscriptions:
             if sub.model_id != signal.model_id:
@@ -64,10 +68,10 @@ class Router:
                 if account is None or account.broker is not broker:
                     continue  # pinned to an account of another market, or unlinked
             else:
-                found = [a for a in accounts if a.user_id == sub.user_id and a.broker is broker]
+                found = by_owner.get(sub.user_id)
                 if not found:
                     continue  # this subscriber has no account for the market
-                account = sorted(found, key=lambda a: (a.label, a.account_id))[0]
+                account = found[0]
             targets.append(Target(account, signal.market, sub.sizing, sub.sizing_value))
         return targets
 

@@ -111,3 +111,24 @@ async def test_a_settled_intent_is_never_sent_again(rig: Rig) -> None:
     again = await rig.manager.submit(order_id)
     assert again == before
     assert len(paper_orders(rig, before.client_order_id)) == 1
+
+
+async def test_a_batch_with_lost_answers_and_refusals_sends_each_intent_once(rig: Rig) -> None:
+    """One batch of twelve intents meets a 5xx after acting, a dropped answer and 429s; each is sent once."""
+    set_faults(rig.paper, {"rules": [
+        {"op": "place_order", "action": "error_after", "status": 500, "count": 1},
+        {"op": "place_order", "action": "drop_after", "count": 1},
+        {"op": "place_order", "action": "rate_limit", "count": 2, "retry_after_s": 0},
+    ]})
+    order_ids = [await rig.new_intent() for _ in range(12)]
+    records = await rig.manager.submit_many(order_ids)
+    assert set(records) == set(order_ids)
+    for order_id in order_ids:
+        record = records[order_id]
+        assert record.status in (S.OPEN, S.PARTIALLY_FILLED, S.FILLED), record
+        assert len(paper_orders(rig, record.client_order_id)) == 1
+        await rig.manager.refresh(order_id)  # Kite's and Alpaca's acks carry no fill: look it up
+        await check(rig, order_id)
+    actions = [a for order_id in order_ids for a in await audit_actions(rig.engine, order_id)]
+    assert actions.count("order.outcome_unknown") == 2
+    assert actions.count("order.not_sent") == 2

@@ -13,6 +13,7 @@ headers or bodies.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -77,6 +78,18 @@ class SessionPool:
     def __init__(self, *, limit: int = 256) -> None:
         self._limit = limit
         self._sessions: dict[tuple[str, Timeouts], aiohttp.ClientSession] = {}
+        self._facts: dict[tuple[str, str], tuple[float, object]] = {}
+
+    def remember(self, origin: str, name: str, value: object) -> None:
+        """Note a fact about a host that every account talking to it shares (Binance's clock offset)."""
+        self._facts[(origin, name)] = (time.monotonic(), value)
+
+    def recall(self, origin: str, name: str, *, max_age: float) -> object | None:
+        """A fact noted at most ``max_age`` seconds ago, else None."""
+        found = self._facts.get((origin, name))
+        if found is None or time.monotonic() - found[0] > max_age:
+            return None
+        return found[1]
 
     def session(self, origin: str, timeouts: Timeouts) -> aiohttp.ClientSession:
         key = (origin, timeouts)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -64,3 +64,57 @@ async def limit_rows(conn: AsyncConnection, *, user_id: str, account_id: str) ->
         ))
     )
     return {r.scope: dict(r.limits) for r in rows}
+
+
+_CHUNK = 1000
+
+
+class Owned(Protocol):
+    """Anything that names an account and its owner (an ``AccountRef``, an order row)."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+
+async def trading_states_for(conn: AsyncConnection,
+                             accounts: Sequence[Owned]) -> dict[str, dict[str, TradingState]]:
+    """``trading_state_rows`` of many accounts at once: account id -> scope -> state."""
+    return await _scoped_for(conn, accounts, trading_states.c.scope, trading_states.c.scope_id,
+                             lambda r: TradingState(r.state), [trading_states.c.state])
+
+
+async def limits_for(conn: AsyncConnection,
+                     accounts: Sequence[Owned]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``limit_rows`` of many accounts at once: account id -> scope -> stored limits."""
+    return await _scoped_for(conn, accounts, risk_limits.c.scope, risk_limits.c.scope_id,
+                             lambda r: dict(r.limits), [risk_limits.c.limits])
+
+
+async def _scoped_for(conn: AsyncConnection, accounts: Sequence[Owned], scope: Any, scope_id: Any,
+                      value: Any, columns: list[Any]) -> dict[str, dict[str, Any]]:
+    glob: dict[str, Any] = {}
+    users: dict[str, Any] = {}
+    own: dict[str, Any] = {}
+    for start in range(0, max(len(accounts), 1), _CHUNK):
+        part = accounts[start:start + _CHUNK]
+        rows = await conn.execute(select(scope, scope_id, *columns).where(or_(
+            scope == "global",
+            and_(scope == "user", scope_id.in_(sorted({a.user_id for a in part}))),
+            and_(scope == "account", scope_id.in_([a.account_id for a in part])),
+        )))
+        for r in rows:
+            {"global": glob, "user": users, "account": own}[r.scope][r.scope_id] = value(r)
+    found: dict[str, dict[str, Any]] = {}
+    for account in accounts:
+        scopes: dict[str, Any] = {}
+        if glob:
+            scopes["global"] = next(iter(glob.values()))
+        if account.user_id in users:
+            scopes["user"] = users[account.user_id]
+        if account.account_id in own:
+            scopes["account"] = own[account.account_id]
+        found[account.account_id] = scopes
+    return found

@@ -8,12 +8,16 @@ independent locks: partition them (``"user:<id>"``) so that writers for differen
 wait for each other on PostgreSQL.
 
 Round trips per append on PostgreSQL: two (lock the head; insert the entry and move the head in
-one statement), three on a chain's first use.
+one statement), three on a chain's first use. :func:`log_audit_many` is the group commit of the hot
+path: any number of entries over any number of chains in four statements per thousand chains (lock
+every head, create the missing ones, insert the entries, move the heads), heads locked in chain
+order so two batches never deadlock.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +78,73 @@ async def log_audit(conn: AsyncConnection, entity: str, entity_id: str, action: 
         await conn.execute(_INSERT_ENTRY, params)
         await conn.execute(_MOVE_HEAD, params)
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One entry to append with :func:`log_audit_many` (the arguments of :func:`log_audit`)."""
+
+    entity: str
+    entity_id: str
+    action: str
+    actor: str
+    payload: Mapping[str, object]
+    chain: str = "global"
+
+
+BATCH = 1000  # rows per statement: keeps every statement's parameter count well under the drivers' caps
+
+
+async def log_audit_many(conn: AsyncConnection, pending: Sequence[Pending], *,
+                         now: datetime | None = None) -> list[AuditEntry]:
+    """Append every entry of ``pending`` inside the caller's transaction, in order within each chain.
+
+    The same entries, hashes and head moves as one :func:`log_audit` per item, in a handful of
+    statements: the group commit of a fan-out. Raises as :func:`log_audit` does, before writing.
+    """
+    if not pending:
+        return []
+    if now is not None and now.utcoffset() is None:
+        raise ValueError("audit time must be timezone-aware (UTC)")
+    recorded_at = (now or datetime.now(UTC)).astimezone(UTC)
+    for item in pending:
+        _check_fields(chain=item.chain, actor=item.actor, action=item.action, entity=item.entity,
+                      entity_id=item.entity_id)
+    chains = sorted({item.chain for item in pending})
+    heads = await _lock_heads(conn, chains)
+    missing = [chain for chain in chains if chain not in heads]
+    if missing:
+        create = _CREATE_HEAD_PG if conn.dialect.name == "postgresql" else _CREATE_HEAD_SQLITE
+        for start in range(0, len(missing), BATCH):
+            part = missing[start:start + BATCH]
+            await conn.execute(create, [{"chain": c, "now": recorded_at} for c in part])
+        heads.update(await _lock_heads(conn, missing))
+    entries = []
+    for item in pending:
+        entry = next_entry(heads[item.chain], recorded_at=recorded_at, actor=item.actor, action=item.action,
+                           entity=item.entity, entity_id=item.entity_id, payload=item.payload)
+        heads[item.chain] = ChainHead(item.chain, entry.seq, entry.hash)
+        entries.append(entry)
+    rows = [_params(entry) for entry in entries]
+    for start in range(0, len(rows), BATCH):
+        await conn.execute(_INSERT_ENTRY, rows[start:start + BATCH])
+    moves = [{"e_chain": h.chain, "e_seq": h.seq, "e_hash": h.hash, "e_recorded_at": recorded_at}
+             for h in (heads[c] for c in chains)]
+    for start in range(0, len(moves), BATCH):
+        await conn.execute(_MOVE_HEAD, moves[start:start + BATCH])
+    return entries
+
+
+async def _lock_heads(conn: AsyncConnection, chains: Sequence[str]) -> dict[str, ChainHead]:
+    heads: dict[str, ChainHead] = {}
+    for start in range(0, len(chains), BATCH):
+        part = list(chains[start:start + BATCH])
+        rows = await conn.execute(
+            select(audit_heads.c.chain, audit_heads.c.seq, audit_heads.c.hash)
+            .where(audit_heads.c.chain.in_(part)).order_by(audit_heads.c.chain).with_for_update()
+        )
+        heads.update({r.chain: ChainHead(r.chain, r.seq, r.hash) for r in rows})
+    return heads
 
 
 async def read_entries(conn: AsyncConnection, chain: str, *, after_seq: int = 0,
@@ -158,6 +229,6 @@ def _entry(row: Row[Any]) -> AuditEntry:
 
 
 __all__ = [
-    "count_entries", "list_chains", "log_audit", "read_entries", "read_head", "read_heads",
-    "stream_entries",
+    "BATCH", "Pending", "count_entries", "list_chains", "log_audit", "log_audit_many", "read_entries",
+    "read_head", "read_heads", "stream_entries",
 ]

@@ -11,6 +11,12 @@ workers racing to mark one order ``submitting`` leave exactly one winner: the lo
 
 Round trips: on PostgreSQL the update and its ``order_events`` row are one statement (a CTE), and
 the idempotent insert is ``INSERT ... ON CONFLICT DO NOTHING RETURNING``; the audit append adds two.
+
+Group commit (the hot path of a fan-out): ``insert_intents`` and ``transition_many`` write any
+number of orders in a handful of statements per thousand rows, with the same rows, events and
+audit entries as the one-at-a-time functions. ``transition_many`` works on rows the caller read
+with ``lock_many`` in the same transaction (``SELECT ... FOR UPDATE`` in id order on PostgreSQL;
+SQLite transactions are serialized already), so no version can move under it.
 """
 
 from __future__ import annotations
@@ -29,16 +35,17 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from boltztrader.db import positions as positions_repo
-from boltztrader.db.audit import log_audit
+from boltztrader.db.audit import BATCH, Pending, log_audit, log_audit_many
 from boltztrader.db.tables import broker_orders, fills, order_events
 from boltztrader.domain.enums import Broker, Market, OrderType, Product, Side, TimeInForce
 from boltztrader.domain.order_states import FILL_EVENTS, TERMINAL, OrderEvent, OrderStatus
 from boltztrader.domain.orders import Order
 from boltztrader.domain.reports import FillReport
-from boltztrader.errors import OrderNotFound, TradingError
+from boltztrader.errors import InvalidTransition, OrderNotFound, TradingError
 
 __all__ = [
     "CREATED",
+    "Change",
     "OrderIntent",
     "OrderRecord",
     "VersionConflict",
@@ -47,10 +54,15 @@ __all__ = [
     "count_events",
     "find_reported",
     "get",
+    "get_many",
     "insert_intent",
+    "insert_intents",
+    "lock_many",
     "non_terminal",
+    "non_terminal_for",
     "record_fill",
     "transition",
+    "transition_many",
 ]
 
 CREATED = "created"  # the order_events name of an intent's first row
@@ -228,6 +240,45 @@ async def non_terminal(conn: AsyncConnection, account_id: str | None = None, *,
     return [_record(row) for row in rows]
 
 
+async def non_terminal_for(conn: AsyncConnection, account_ids: Sequence[str]) -> dict[str, list[OrderRecord]]:
+    """``non_terminal`` of many accounts at once: account id -> its open rows, oldest first."""
+    wanted = [str(s) for s in OrderStatus if s not in TERMINAL]
+    found: dict[str, list[OrderRecord]] = {account_id: [] for account_id in account_ids}
+    ids = list(found)
+    for start in range(0, len(ids), BATCH):
+        part = ids[start:start + BATCH]
+        rows = await conn.execute(
+            select(broker_orders)
+            .where(broker_orders.c.status.in_(wanted), broker_orders.c.account_id.in_(part))
+            .order_by(broker_orders.c.created_at, broker_orders.c.id))
+        for row in rows:
+            found[row.account_id].append(_record(row))
+    return found
+
+
+async def get_many(conn: AsyncConnection, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+    """The rows of ``order_ids`` that exist, by id (a plain read, nothing locked)."""
+    ids = list(dict.fromkeys(order_ids))
+    found: dict[str, OrderRecord] = {}
+    for start in range(0, len(ids), BATCH):
+        part = ids[start:start + BATCH]
+        rows = await conn.execute(select(broker_orders).where(broker_orders.c.id.in_(part)))
+        found.update((row.id, _record(row)) for row in rows)
+    return found
+
+
+async def lock_many(conn: AsyncConnection, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+    """The rows of ``order_ids`` (those that exist), locked for this transaction in id order."""
+    ids = sorted(set(order_ids))
+    found: dict[str, OrderRecord] = {}
+    for start in range(0, len(ids), BATCH):
+        part = ids[start:start + BATCH]
+        rows = await conn.execute(select(broker_orders).where(broker_orders.c.id.in_(part))
+                                  .order_by(broker_orders.c.id).with_for_update())
+        found.update((row.id, _record(row)) for row in rows)
+    return found
+
+
 # -- writes ---------------------------------------------------------------------------------------
 
 async def insert_intent(conn: AsyncConnection, intent: OrderIntent, *, actor: str,
@@ -239,15 +290,7 @@ async def insert_intent(conn: AsyncConnection, intent: OrderIntent, *, actor: st
     if intent.status not in (OrderStatus.PENDING_SUBMIT, OrderStatus.PENDING_APPROVAL):
         raise ValueError(f"an intent starts in pending_submit or pending_approval, not {intent.status}")
     moment = _now(now)
-    values = {
-        "id": intent.id, "user_id": intent.user_id, "account_id": intent.account_id,
-        "signal_id": intent.signal_id, "client_order_id": intent.client_order_id, "broker": intent.broker,
-        "symbol": intent.symbol, "market": intent.market, "side": intent.side,
-        "order_type": intent.order_type, "time_in_force": intent.time_in_force, "product": intent.product,
-        "quantity": intent.quantity, "price": intent.price, "trigger_price": intent.trigger_price,
-        "status": str(intent.status), "filled_quantity": Decimal(0), "mode": intent.mode, "version": 1,
-        "created_at": moment, "updated_at": moment,
-    }
+    values = _intent_values(intent, moment)
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = (dialect_insert(broker_orders).values(values)
                  .on_conflict_do_nothing(index_elements=["client_order_id"]).returning(broker_orders.c.id))
@@ -256,18 +299,130 @@ async def insert_intent(conn: AsyncConnection, intent: OrderIntent, *, actor: st
         existing = (await conn.execute(select(broker_orders.c.id).where(
             broker_orders.c.client_order_id == intent.client_order_id))).scalar_one()
         return str(existing)
-    payload: dict[str, object] = {
-        "client_order_id": intent.client_order_id, "signal_id": intent.signal_id,
-        "account_id": intent.account_id, "symbol": intent.symbol, "side": intent.side,
-        "order_type": intent.order_type, "quantity": intent.quantity, "price": intent.price,
-        "trigger_price": intent.trigger_price, "status": str(intent.status), **intent.detail,
-    }
+    payload = _created_payload(intent)
     await conn.execute(insert(order_events).values(
         order_id=intent.id, event=CREATED, from_status=None, to_status=str(intent.status),
         detail={"client_order_id": intent.client_order_id}, actor=actor, created_at=moment))
     await log_audit(conn, "order", intent.id, "order.created", actor, payload,
                     chain=f"user:{intent.user_id}", now=moment)
     return intent.id
+
+
+def _intent_values(intent: OrderIntent, moment: datetime) -> dict[str, Any]:
+    return {
+        "id": intent.id, "user_id": intent.user_id, "account_id": intent.account_id,
+        "signal_id": intent.signal_id, "client_order_id": intent.client_order_id, "broker": intent.broker,
+        "symbol": intent.symbol, "market": intent.market, "side": intent.side,
+        "order_type": intent.order_type, "time_in_force": intent.time_in_force, "product": intent.product,
+        "quantity": intent.quantity, "price": intent.price, "trigger_price": intent.trigger_price,
+        "status": str(intent.status), "filled_quantity": Decimal(0), "mode": intent.mode, "version": 1,
+        "created_at": moment, "updated_at": moment,
+    }
+
+
+def _created_payload(intent: OrderIntent) -> dict[str, object]:
+    return {
+        "client_order_id": intent.client_order_id, "signal_id": intent.signal_id,
+        "account_id": intent.account_id, "symbol": intent.symbol, "side": intent.side,
+        "order_type": intent.order_type, "quantity": intent.quantity, "price": intent.price,
+        "trigger_price": intent.trigger_price, "status": str(intent.status), **intent.detail,
+    }
+
+
+async def insert_intents(conn: AsyncConnection, intents: Sequence[OrderIntent], *, actor: str,
+                         now: datetime | None = None) -> list[OrderRecord]:
+    """Insert many intents (group commit), each as ``insert_intent`` would; the rows, in input order.
+
+    Idempotent on ``client_order_id`` like ``insert_intent``: an intent whose client order id is
+    stored already writes nothing and yields the stored row.
+    """
+    for intent in intents:
+        if intent.status not in (OrderStatus.PENDING_SUBMIT, OrderStatus.PENDING_APPROVAL):
+            raise ValueError(f"an intent starts in pending_submit or pending_approval, not {intent.status}")
+    moment = _now(now)
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    inserted: set[str] = set()
+    for start in range(0, len(intents), BATCH):
+        part = intents[start:start + BATCH]
+        statement = (dialect_insert(broker_orders).on_conflict_do_nothing(index_elements=["client_order_id"])
+                     .returning(broker_orders.c.id))
+        result = await conn.execute(statement, [_intent_values(i, moment) for i in part])
+        inserted.update(str(row[0]) for row in result)
+    fresh = [i for i in intents if i.id in inserted]
+    records: dict[str, OrderRecord] = {}
+    stale = [i.client_order_id for i in intents if i.id not in inserted]
+    for start in range(0, len(stale), BATCH):
+        rows = await conn.execute(select(broker_orders).where(
+            broker_orders.c.client_order_id.in_(stale[start:start + BATCH])))
+        records.update((row.client_order_id, _record(row)) for row in rows)
+    events = [{"order_id": i.id, "event": CREATED, "from_status": None, "to_status": str(i.status),
+               "detail": {"client_order_id": i.client_order_id}, "actor": actor, "created_at": moment}
+              for i in fresh]
+    for start in range(0, len(events), BATCH):
+        await conn.execute(insert(order_events), events[start:start + BATCH])
+    await log_audit_many(conn, [Pending("order", i.id, "order.created", actor, _created_payload(i),
+                                        chain=f"user:{i.user_id}") for i in fresh], now=moment)
+    for intent in fresh:
+        records[intent.client_order_id] = OrderRecord(
+            **{k: v for k, v in _intent_values(intent, moment).items() if k != "status"},
+            broker_status=None, broker_order_id=None, average_price=None, reject_reason=None,
+            status=intent.status)
+    return [records[i.client_order_id] for i in intents]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One order's event for ``transition_many``: the locked row, the event, its changes."""
+
+    record: OrderRecord
+    event: OrderEvent
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, object] | None = None
+
+
+async def transition_many(conn: AsyncConnection, items: Sequence[Change], *, actor: str,
+                          now: datetime | None = None) -> list[OrderRecord | InvalidTransition]:
+    """Apply many events (group commit), each as ``transition`` would, to rows locked by ``lock_many``
+    (or inserted) in this transaction. One result per item, in order: the row as written (unchanged
+    for a stale echo), or the ``InvalidTransition`` the table raised for it (nothing written)."""
+    moment = _now(now)
+    results: list[OrderRecord | InvalidTransition] = []
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    audits: list[Pending] = []
+    moved: list[tuple[OrderRecord, Order]] = []
+    latest: dict[str, OrderRecord] = {}  # items for one order chain: each applies to the last one's row
+    for item in items:
+        unknown = set(item.changes) - _ALLOWED_CHANGES
+        if unknown:
+            raise TypeError(f"transition got unknown changes: {sorted(unknown)}")
+        record, event = latest.get(item.record.id, item.record), OrderEvent(item.event)
+        try:
+            new = _evolve(record.to_domain(), event, item.changes)
+        except InvalidTransition as exc:
+            results.append(exc)
+            continue
+        if _same(new, record):
+            results.append(record)
+            continue
+        name = str(_fill_event(record, new) if event in FILL_EVENTS else event)
+        params, event_values, payload = _write_values(record, new, name, actor=actor, now=moment,
+                                                      detail=item.detail)
+        updates.append(params)
+        events.append(event_values)
+        audits.append(Pending("order", record.id, f"order.{name}", actor, payload, chain=record.chain))
+        if new.filled_quantity > record.filled_quantity:
+            moved.append((record, new))
+        latest[record.id] = _written(record, new, params["new_version"], moment)
+        results.append(latest[record.id])
+    for start in range(0, len(updates), BATCH):
+        await conn.execute(_UPDATE, updates[start:start + BATCH])
+    for start in range(0, len(events), BATCH):
+        await conn.execute(insert(order_events), events[start:start + BATCH])
+    await log_audit_many(conn, audits, now=moment)
+    executions = [e for e in (_execution(record, new) for record, new in moved) if e is not None]
+    await positions_repo.apply_executions(conn, executions, now=moment)
+    return results
 
 
 async def transition(conn: AsyncConnection, order_id: str, event: OrderEvent, *, actor: str,
@@ -393,9 +548,12 @@ _UPDATE = (
 )
 
 
-async def _write(conn: AsyncConnection, record: OrderRecord, new: Order, event: str, *, actor: str,
-                 now: datetime, detail: Mapping[str, object] | None) -> OrderRecord | None:
-    """Write ``new`` over ``record`` if nobody else has; its event row and audit entry. None on a race."""
+_Values = tuple[dict[str, Any], dict[str, Any], dict[str, object]]
+
+
+def _write_values(record: OrderRecord, new: Order, event: str, *, actor: str, now: datetime,
+                  detail: Mapping[str, object] | None) -> _Values:
+    """The UPDATE parameters, the ``order_events`` row and the audit payload of one write."""
     version = record.version + 1
     params = {
         "b_id": record.id, "b_version": record.version, "status": str(new.status),
@@ -412,6 +570,21 @@ async def _write(conn: AsyncConnection, record: OrderRecord, new: Order, event: 
         event_detail["average_price"] = _text(new.average_price)
     event_values = {"order_id": record.id, "event": event, "from_status": str(record.status),
                     "to_status": str(new.status), "detail": event_detail, "actor": actor, "created_at": now}
+    payload = {"from": str(record.status), "to": str(new.status), "event": event, **event_detail}
+    return params, event_values, payload
+
+
+def _written(record: OrderRecord, new: Order, version: int, now: datetime) -> OrderRecord:
+    return replace(record, status=new.status, broker_order_id=new.broker_order_id,
+                   broker_status=new.broker_status, filled_quantity=new.filled_quantity,
+                   average_price=new.average_price, reject_reason=new.reject_reason, version=version,
+                   updated_at=now)
+
+
+async def _write(conn: AsyncConnection, record: OrderRecord, new: Order, event: str, *, actor: str,
+                 now: datetime, detail: Mapping[str, object] | None) -> OrderRecord | None:
+    """Write ``new`` over ``record`` if nobody else has; its event row and audit entry. None on a race."""
+    params, event_values, payload = _write_values(record, new, event, actor=actor, now=now, detail=detail)
     if conn.dialect.name == "postgresql":
         moved = _UPDATE.returning(broker_orders.c.id).cte("moved")
         columns = list(event_values)
@@ -427,28 +600,33 @@ async def _write(conn: AsyncConnection, record: OrderRecord, new: Order, event: 
         if (await conn.execute(_UPDATE, params)).rowcount != 1:
             return None
         await conn.execute(insert(order_events).values(event_values))
-    payload = {"from": str(record.status), "to": str(new.status), "event": event, **event_detail}
     await log_audit(conn, "order", record.id, f"order.{event}", actor, payload, chain=record.chain, now=now)
     if new.filled_quantity > record.filled_quantity:
         await _move_position(conn, record, new, now)
-    return replace(record, status=new.status, broker_order_id=new.broker_order_id,
-                   broker_status=new.broker_status, filled_quantity=new.filled_quantity,
-                   average_price=new.average_price, reject_reason=new.reject_reason, version=version,
-                   updated_at=now)
+    return _written(record, new, params["new_version"], now)
 
 
-async def _move_position(conn: AsyncConnection, record: OrderRecord, new: Order, now: datetime) -> None:
-    """Move the account's position by what this write newly filled (from cumulative totals, so a
-    broker that reports only totals, as Kite does, moves positions as exactly as one with fills)."""
+def _execution(record: OrderRecord, new: Order) -> positions_repo.Execution | None:
+    """What a write that raised the filled quantity executed (from cumulative totals, so a broker
+    that reports only totals, as Kite does, moves positions as exactly as one with fills); None for
+    a report without a price (reconciliation catches the rest)."""
     quantity = new.filled_quantity - record.filled_quantity
     before = record.filled_quantity * (record.average_price or Decimal(0))
     after = new.filled_quantity * (new.average_price or Decimal(0))
     price = (after - before) / quantity if after > before else (new.average_price or Decimal(0))
     if price <= 0:
-        return  # a report without a price moves no position; reconciliation catches the rest
-    await positions_repo.apply_execution(conn, account_id=record.account_id, symbol=record.symbol,
-                                         market=record.market, side=Side(record.side), quantity=quantity,
-                                         price=price, now=now)
+        return None
+    return positions_repo.Execution(record.account_id, record.symbol, record.market, Side(record.side),
+                                    quantity, price)
+
+
+async def _move_position(conn: AsyncConnection, record: OrderRecord, new: Order, now: datetime) -> None:
+    """Move the account's position by what this write newly filled."""
+    execution = _execution(record, new)
+    if execution is not None:
+        await positions_repo.apply_execution(conn, account_id=execution.account_id, symbol=execution.symbol,
+                                             market=execution.market, side=execution.side,
+                                             quantity=execution.quantity, price=execution.price, now=now)
 
 
 async def count_events(conn: AsyncConnection, order_id: str) -> int:

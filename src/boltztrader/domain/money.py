@@ -139,8 +139,21 @@ def quantize_to_step(value: Decimal, step: Decimal, rounding: str = ROUND_DOWN) 
     """
     value = to_decimal(value, name="value")
     step = require_positive(step, name="step")
+    shape = step.as_tuple()
+    if shape.digits == (1,) and isinstance(shape.exponent, int) and shape.exponent <= 0 \
+            and rounding in _DECIMAL_MODES:
+        # A power-of-ten step (0.01, 1): decimal's own quantize is exact here, and far cheaper.
+        with localcontext() as ctx:
+            ctx.prec = max(len(value.as_tuple().digits), value.adjusted() + 1) + abs(shape.exponent) + 2
+            ctx.traps[Inexact] = False
+            result = value.quantize(step, rounding=rounding)
+        return result if result else result.copy_abs()
     n = _round_fraction(Fraction(value) / Fraction(step), rounding)
     return _from_multiple(n, step)
+
+
+_DECIMAL_MODES = frozenset({ROUND_DOWN, ROUND_UP, ROUND_FLOOR, ROUND_CEILING, ROUND_HALF_UP, ROUND_HALF_EVEN,
+                            ROUND_HALF_DOWN})
 
 
 _PRICE_MODES = {

@@ -74,6 +74,10 @@ class OrderAck:
     status: OrderStatus
     raw_status: str
     received_at: datetime
+    # The cumulative fill the answer itself reports (Binance's RESULT answer, Alpaca's order):
+    # zero when it reports none, as Kite's never does.
+    filled_quantity: Decimal = Decimal(0)
+    average_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

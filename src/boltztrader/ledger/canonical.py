@@ -92,15 +92,32 @@ def _plain(value: object, depth: int) -> Any:
         raise TypeError("value is nested more than 100 levels deep")
     if kind is Decimal:
         return _decimal(value)  # type: ignore[arg-type]
+    if kind is dict:
+        out_: dict[str, Any] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return _plain_mapping(value, depth)  # type: ignore[arg-type]
+            ik = type(item)
+            plain = ik is str or ik is int or ik is bool or item is None
+            out_[key] = item if plain else _plain(item, depth + 1)
+        return out_
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"object keys must be str, not {type(key).__name__}")
-            out[str.__str__(key)] = _plain(item, depth + 1)
-        return out
+        return _plain_mapping(value, depth)
     if isinstance(value, list | tuple):
         return [_plain(item, depth + 1) for item in value]
+    return _plain_other(value)
+
+
+def _plain_mapping(value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"object keys must be str, not {type(key).__name__}")
+        out[str.__str__(key)] = _plain(item, depth + 1)
+    return out
+
+
+def _plain_other(value: object) -> Any:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int) and not isinstance(value, float):

@@ -33,10 +33,12 @@ canonical object, so changing any field (actor, action, time, chain...) changes 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from boltztrader.ledger.canonical import canonical_bytes, canonical_text, format_utc
 
@@ -124,16 +126,29 @@ def genesis(chain: str) -> ChainHead:
 
 def find_secret_key(value: object) -> str | None:
     """The first key anywhere in ``value`` whose name (case, ``_`` and ``-`` ignored) is a secret's."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str) and key.lower().replace("_", "").replace("-", "") in SECRET_KEYS:
+    kind = type(value)
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if isinstance(key, str) and _is_secret_name(key):
                 return key
+            if type(item) in _SCALARS:
+                continue
             found = find_secret_key(item)
             if found is not None:
                 return found
-    elif isinstance(value, list | tuple):
-        for item in value:
+    elif kind is list or kind is tuple or isinstance(value, list | tuple):
+        for item in value:  # type: ignore[attr-defined]
+            if type(item) in _SCALARS:
+                continue
             found = find_secret_key(item)
             if found is not None:
                 return found
     return None
+
+
+_SCALARS = frozenset({str, int, bool, type(None), Decimal, datetime})
+
+
+@functools.lru_cache(maxsize=4096)  # payload keys repeat from entry to entry
+def _is_secret_name(key: str) -> bool:
+    return key.lower().replace("_", "").replace("-", "") in SECRET_KEYS

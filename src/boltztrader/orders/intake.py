@@ -9,11 +9,16 @@
 4. One transaction writes the signal, its audit entry, and for every target an order intent
    (``pending_submit``, ``pending_approval`` for semi-manual accounts, or ``denied`` with every
    rule's verdict). Only then is the signal acknowledged; sending is the order manager's job.
+
+A fan-out to thousands of accounts reads what the guard needs of every account (kill-switch
+states, limits, open orders, positions) in a few batched queries, and writes its intents, events
+and audit entries as a group commit (``orders_repo.insert_intents``, ``log_audit_many``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +32,7 @@ from boltztrader.brokers.base import Broker
 from boltztrader.db import accounts as accounts_repo
 from boltztrader.db import orders as orders_repo
 from boltztrader.db import positions as positions_repo
-from boltztrader.db.audit import log_audit
+from boltztrader.db.audit import Pending, log_audit, log_audit_many
 from boltztrader.db.signals import Recorded, record_signal
 from boltztrader.db.tables import broker_orders, signals
 from boltztrader.domain.clock import Clock
@@ -45,11 +50,13 @@ from boltztrader.domain.enums import Broker as BrokerName
 from boltztrader.domain.ids import client_order_id, kite_tag, new_id
 from boltztrader.domain.instruments import Instrument
 from boltztrader.domain.order_states import OrderEvent, OrderStatus
+from boltztrader.domain.positions import Holding
 from boltztrader.domain.reports import QuoteReport
 from boltztrader.domain.signals import InvalidSignal, Signal
 from boltztrader.domain.sizing import order_quantity
 from boltztrader.domain.targets import AccountRef, Sizing, Target
 from boltztrader.errors import BrokerRejected, SignalConflict
+from boltztrader.orders.balances import Balances
 from boltztrader.risk import (
     AccountState,
     Decision,
@@ -115,6 +122,27 @@ class _MarketData:
 
 
 @dataclass(frozen=True, slots=True)
+class _Book:
+    """What the guard needs of one account from our database, read in batches before planning."""
+
+    states: Mapping[str, TradingState]
+    limits: Mapping[str, Mapping[str, Any]]
+    open_rows: list[orders_repo.OrderRecord]
+    holdings: Mapping[str, Holding]
+    last_fill: datetime | None  # when a fill last moved the account's positions
+
+
+async def _books(conn: AsyncConnection, accounts: list[AccountRef]) -> dict[str, _Book]:
+    ids = [a.account_id for a in accounts]
+    states = await accounts_repo.trading_states_for(conn, accounts)
+    limits = await accounts_repo.limits_for(conn, accounts)
+    open_rows = await orders_repo.non_terminal_for(conn, ids)
+    held = await positions_repo.holdings_for(conn, ids)
+    moved = await positions_repo.last_moved_for(conn, ids)
+    return {i: _Book(states[i], limits[i], open_rows[i], held[i], moved.get(i)) for i in ids}
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     target: Target
     context: OrderContext
@@ -131,6 +159,7 @@ class Intake:
         *,
         policy: Limits | None = None,
         actor: str = "intake",
+        balances: Balances | None = None,
     ) -> None:
         self._engine = engine
         self._router = router
@@ -138,6 +167,8 @@ class Intake:
         self._clock = clock
         self._policy = policy
         self._actor = actor
+        self._balances = balances or Balances(clock)
+        self._limits_seen: dict[str, Limits] = {}  # stored limits (as JSON) -> Limits; accounts share them
 
     async def process_signal(self, data: Mapping[str, Any] | Signal, *, source: str = "api") -> SignalResult:
         signal = data if isinstance(data, Signal) else Signal.from_mapping(data)
@@ -146,13 +177,15 @@ class Intake:
             if known is not None:
                 return known
             targets = await self._targets(conn, signal)
+            books = await _books(conn, [t.account for t in targets])
         now = self._clock.now()
         market_data = _MarketData(signal.symbol)
         gate = asyncio.Semaphore(PLAN_CONCURRENCY)
 
         async def plan(target: Target) -> _Plan:
             async with gate:
-                return await self._plan(signal, target, now, market_data=market_data)
+                return await self._plan(signal, target, now, books[target.account.account_id],
+                                        market_data=market_data)
 
         plans = await asyncio.gather(*(plan(target) for target in targets))
         async with self._engine.begin() as conn:
@@ -180,7 +213,7 @@ class Intake:
                 chain="signals",
                 now=now,
             )
-            outcomes = [await self._write(conn, signal, plan, now) for plan in plans]
+            outcomes = await self._write(conn, signal, plans, now)
         return SignalResult(signal.id, False, tuple(outcomes))
 
     async def _targets(self, conn: AsyncConnection, signal: Signal) -> list[Target]:
@@ -196,7 +229,7 @@ class Intake:
         )
         return self._router.targets(signal, accounts, subs)
 
-    async def _plan(self, signal: Signal, target: Target, now: datetime, *,
+    async def _plan(self, signal: Signal, target: Target, now: datetime, book: _Book, *,
                     exclude: str | None = None, market_data: _MarketData | None = None) -> _Plan:
         account = target.account
         broker = self._broker_for(account)
@@ -205,7 +238,9 @@ class Intake:
             instrument = await market_data.instrument(account.broker, broker)
         except BrokerRejected:
             raise InvalidSignal(f"unknown symbol {signal.symbol} at {account.broker}", "symbol") from None
-        quote, balance = await asyncio.gather(market_data.quote(account.broker, broker), broker.get_balance())
+        quote, balance = await asyncio.gather(
+            market_data.quote(account.broker, broker),
+            self._balances.get(account.account_id, broker, not_before=book.last_fill))
         quantity = order_quantity(
             signal,
             target.sizing,
@@ -214,17 +249,9 @@ class Intake:
             equity=balance.equity,
             instrument=instrument,
         )
-        async with self._engine.connect() as conn:
-            states = await accounts_repo.trading_state_rows(
-                conn, user_id=account.user_id, account_id=account.account_id
-            )
-            stored = await accounts_repo.limit_rows(
-                conn, user_id=account.user_id, account_id=account.account_id
-            )
-            open_rows = await orders_repo.non_terminal(conn, account.account_id)
-            held = await positions_repo.holdings(conn, account.account_id)
-        open_rows = [r for r in open_rows if r.id != exclude]  # ``recheck``: not the intent itself
-        limits = _limits(stored, self._policy)
+        states, held = book.states, book.holdings
+        open_rows = [r for r in book.open_rows if r.id != exclude]  # ``recheck``: not the intent itself
+        limits = self._limits_of(book.limits)
         context = OrderContext.from_signal(
             signal,
             account_id=account.account_id,
@@ -253,21 +280,19 @@ class Intake:
         )
         return _Plan(target, context, evaluate(context, state, limits, now))
 
-    async def _write(
-        self, conn: AsyncConnection, signal: Signal, plan: _Plan, now: datetime
-    ) -> AccountOutcome:
+    def _limits_of(self, stored: Mapping[str, Mapping[str, Any]]) -> Limits:
+        key = json.dumps(stored, sort_keys=True, default=str)
+        limits = self._limits_seen.get(key)
+        if limits is None:
+            if len(self._limits_seen) > 4096:
+                self._limits_seen.clear()
+            limits = self._limits_seen[key] = _limits(stored, self._policy)
+        return limits
+
+    def _intent(self, signal: Signal, plan: _Plan) -> orders_repo.OrderIntent:
         account, order, decision = plan.target.account, plan.decision.order, plan.decision
         semi = account.execution_mode is ExecutionMode.SEMI_MANUAL
-        verdicts = [
-            {
-                "rule": str(v.rule),
-                "passed": v.passed,
-                "reason": None if v.reason is None else str(v.reason),
-                "detail": v.detail,
-            }
-            for v in decision.verdicts
-        ]
-        intent = orders_repo.OrderIntent(
+        return orders_repo.OrderIntent(
             id=new_id(),
             user_id=account.user_id,
             account_id=account.account_id,
@@ -286,28 +311,36 @@ class Intake:
             product=str(Product.CNC) if account.broker.value == "zerodha" else None,
             status=OrderStatus.PENDING_APPROVAL if semi and decision.allowed else OrderStatus.PENDING_SUBMIT,
         )
-        order_id = await orders_repo.insert_intent(conn, intent, actor=self._actor, now=now)
-        await log_audit(
-            conn,
-            "order",
-            order_id,
-            "risk.decision",
-            "risk-guard",
-            {
-                "allowed": decision.allowed,
-                "reasons": [str(r) for r in decision.reasons],
-                "verdicts": verdicts,
-            },
-            chain=f"user:{account.user_id}",
-            now=now,
-        )
-        if not decision.allowed:
-            reasons = tuple(str(r) for r in decision.reasons)
-            await orders_repo.transition(
-                conn, order_id, OrderEvent.DENY, actor="risk-guard", now=now, reject_reason=", ".join(reasons)
-            )
-            return AccountOutcome(account.account_id, order_id, OrderStatus.DENIED, reasons)
-        return AccountOutcome(account.account_id, order_id, intent.status)
+
+    async def _write(
+        self, conn: AsyncConnection, signal: Signal, plans: list[_Plan], now: datetime
+    ) -> list[AccountOutcome]:
+        """Every target's intent, its risk decision in the audit and, when denied, the denial:
+        as a group commit (a few statements per thousand accounts)."""
+        intents = [self._intent(signal, plan) for plan in plans]
+        records = await orders_repo.insert_intents(conn, intents, actor=self._actor, now=now)
+        await log_audit_many(conn, [
+            Pending("order", record.id, "risk.decision", "risk-guard", _decision_payload(plan.decision),
+                    chain=record.chain)
+            for record, plan in zip(records, plans, strict=True)
+        ], now=now)
+        denials = [
+            orders_repo.Change(record, OrderEvent.DENY,
+                               {"reject_reason": ", ".join(str(r) for r in plan.decision.reasons)})
+            for record, plan in zip(records, plans, strict=True)
+            if not plan.decision.allowed and not record.is_terminal
+        ]
+        for result in await orders_repo.transition_many(conn, denials, actor="risk-guard", now=now):
+            if isinstance(result, Exception):
+                raise result
+        outcomes = []
+        for record, plan in zip(records, plans, strict=True):
+            if plan.decision.allowed:
+                outcomes.append(AccountOutcome(record.account_id, record.id, record.status))
+            else:
+                reasons = tuple(str(r) for r in plan.decision.reasons)
+                outcomes.append(AccountOutcome(record.account_id, record.id, OrderStatus.DENIED, reasons))
+        return outcomes
 
     # -- approval (semi-manual): a stored intent judged again --------------------------------------
 
@@ -336,15 +369,29 @@ class Intake:
             limit_price=row.limit_price,
         )
         target = Target(refs[0], signal.market, Sizing.SIGNAL)
-        plan = await self._plan(signal, target, now, exclude=record.id)
+        async with self._engine.connect() as conn:
+            books = await _books(conn, [refs[0]])
+        plan = await self._plan(signal, target, now, books[refs[0].account_id], exclude=record.id)
         return plan.decision
 
 
+def _decision_payload(decision: Decision) -> dict[str, object]:
+    verdicts = [
+        {
+            "rule": str(v.rule),
+            "passed": v.passed,
+            "reason": None if v.reason is None else str(v.reason),
+            "detail": v.detail,
+        }
+        for v in decision.verdicts
+    ]
+    return {"allowed": decision.allowed, "reasons": [str(r) for r in decision.reasons], "verdicts": verdicts}
+
+
 def _limits(stored: Mapping[str, Mapping[str, Any]], policy: Limits | None) -> Limits:
-    limits = Limits()
-    for scope in ("user", "account"):
-        if scope in stored:
-            limits = Limits.from_mapping(stored[scope])
+    """The user's stored limits, overridden field by field by the account's, under the global policy."""
+    merged = {**stored.get("user", {}), **stored.get("account", {})}
+    limits = Limits.from_mapping(merged) if merged else Limits()
     global_policy = Limits.from_mapping(stored["global"]) if "global" in stored else policy
     return limits.tighten(global_policy) if global_policy is not None else limits
 

@@ -1,12 +1,20 @@
 """Rounding to steps and ticks: worked examples and properties over random Decimals."""
 
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from boltztrader.domain.money import PriceRounding, is_multiple, quantize_price, quantize_to_step
+from boltztrader.domain.money import (
+    PriceRounding,
+    _from_multiple,
+    _round_fraction,
+    is_multiple,
+    quantize_price,
+    quantize_to_step,
+)
 
 D = Decimal
 
@@ -107,3 +115,18 @@ def test_price_rounding_brackets_the_input(price: Decimal, tick: Decimal) -> Non
     up = quantize_price(price, tick, PriceRounding.UP)
     assert down <= price <= up
     assert up - down in (D(0), tick)
+
+
+@given(
+    value=st.decimals(min_value=D("-1e9"), max_value=D("1e9"), allow_nan=False, allow_infinity=False),
+    places=st.integers(min_value=0, max_value=8),
+    rounding=st.sampled_from(
+        [ROUND_DOWN, ROUND_UP, ROUND_FLOOR, ROUND_CEILING, ROUND_HALF_UP, ROUND_HALF_EVEN]),
+)
+def test_power_of_ten_steps_round_as_exact_rational_arithmetic(value: D, places: int, rounding: str) -> None:
+    """A power-of-ten step (decimal's quantize) gives the digits and exponent of exact rational rounding."""
+    step = Decimal(1).scaleb(-places)
+    expected = _from_multiple(_round_fraction(Fraction(value) / Fraction(step), rounding), step)
+    got = quantize_to_step(value, step, rounding)
+    assert got == expected
+    assert str(got) == str(expected)

@@ -78,9 +78,12 @@ def order_ack(data: Any, received_at: datetime) -> OrderAck:
     if status is None:
         filled = order.get("filled_qty")
         status = S.OPEN if filled in (None, "0") or not dec(filled, "filled_qty") else S.PARTIALLY_FILLED
+    filled = opt_dec(order.get("filled_qty"), "filled_qty") or ZERO
+    average = opt_dec(order.get("filled_avg_price"), "filled_avg_price") if filled else None
     return OrderAck(client_order_id=string(order.get("client_order_id"), "client_order_id"),
                     broker_order_id=string(order.get("id"), "id"), status=status, raw_status=raw,
-                    received_at=received_at)
+                    received_at=received_at, filled_quantity=filled if average else ZERO,
+                    average_price=average or None)
 
 
 def order_report(data: Any) -> OrderReport:

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
 DEFAULT_BAN_SECONDS = 120
+OFFSET_SHARE_SECONDS = 300  # a clock offset measured by one account serves the others on its host this long
 # (weight per minute, orders per 10 s, orders per long window, long window seconds, its header suffix)
 SPOT_LIMITS = (6000, 100, 200000, 86400, "1D")
 FUTURES_LIMITS = (2400, 300, 1200, 60, "1M")
@@ -144,7 +145,12 @@ class BinanceClient:
         if self._ban_until:
             self._check_ban(op)
         if not self._synced:
-            await self.sync_time()
+            shared = self._pool.recall(self._root, "clock_offset_ms", max_age=OFFSET_SHARE_SECONDS) \
+                if self._pool is not None else None
+            if isinstance(shared, int):  # another account on this host measured it a moment ago
+                self._offset_ms, self._synced = shared, True
+            else:
+                await self.sync_time()
         stamp = int(time.time() * 1000) + self._offset_ms
         payload = f"{params}{self._tail}{stamp}" if params else f"{self._tail[1:]}{stamp}"
         payload += "&signature=" + self._signer.sign(payload)
@@ -182,6 +188,8 @@ class BinanceClient:
             raise BrokerProtocolError("binance time: unexpected answer") from None
         self._offset_ms = round(server - (before + after) / 2)
         self._synced = True
+        if self._pool is not None:
+            self._pool.remember(self._root, "clock_offset_ms", self._offset_ms)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("binance clock offset %d ms", self._offset_ms)
         return self._offset_ms

@@ -117,13 +117,24 @@ def order_params(order: PlaceOrder, market: Market) -> str:
 
 
 def ack(body: Mapping[str, Any], client_order_id: str) -> OrderAck:
+    """A placement answer (RESULT: with the cumulative fill; spot gives the quote amount, futures
+    the average price)."""
     raw = body.get("status") or "NEW"
+    filled = dec(body.get("executedQty", "0"))
+    average = None
+    if filled > 0:
+        average = positive(body.get("avgPrice"))
+        quote = dec(body.get("cummulativeQuoteQty", "0"))
+        if average is None and quote > 0:
+            average = quote / filled
     return OrderAck(
         client_order_id=body.get("clientOrderId") or client_order_id,
         broker_order_id=str(body["orderId"]),
         status=status_of(raw),
         raw_status=raw,
         received_at=now(),
+        filled_quantity=filled if average is not None else ZERO,
+        average_price=average,
     )
 
 
