@@ -149,3 +149,27 @@ class PaperBrokerError(TradingError):
 
 class PaperBrokerUnreachable(PaperBrokerError):
     """A paper broker could not be reached, or gave no complete answer."""
+
+
+class AuthError(TradingError):
+    """The caller's API token is missing, unknown or revoked, or its user is disabled (HTTP 401)."""
+
+
+class Forbidden(TradingError):
+    """The caller is known but may not do this, e.g. a user asking for an admin's action (HTTP 403)."""
+
+
+class NotFound(TradingError):
+    """No such user, API token or other named thing (HTTP 404)."""
+
+
+class AlreadyExists(TradingError):
+    """What was to be created exists already, e.g. a user with that email (HTTP 409)."""
+
+
+class InvalidInput(TradingError, ValueError):
+    """A value a caller gave is malformed, e.g. an email address or a role; nothing changed (HTTP 422)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)

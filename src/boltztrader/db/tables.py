@@ -268,8 +268,26 @@ positions = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
+# API tokens of users. Only the SHA-256 of a token is stored, never the token: tokens are 256
+# random bits, so a fast hash is right (nothing to guess, unlike a password) and lets a request
+# find its token by an indexed equality lookup. ``prefix`` (8 characters after ``btz_``) is shown
+# to people to tell tokens apart; it is not enough to use one.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
+    Column("name", String(100), nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(8), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    Index("ix_api_tokens_user_id", "user_id"),
+)
+
 __all__ = [
-    "ORDER_STATUSES", "audit_heads", "audit_ledger", "broker_accounts", "broker_orders", "fills",
-    "metadata", "model_subscriptions", "order_events", "positions", "risk_limits", "signals",
+    "ORDER_STATUSES", "api_tokens", "audit_heads", "audit_ledger", "broker_accounts", "broker_orders",
+    "fills", "metadata", "model_subscriptions", "order_events", "positions", "risk_limits", "signals",
     "trading_states", "users",
 ]
