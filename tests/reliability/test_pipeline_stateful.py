@@ -15,6 +15,10 @@ order event has its audit entry. After each settle (and at the end of every exam
 ``pending_submit`` / ``submitting`` / ``unknown``, every row agrees with the broker (status, filled
 quantity, broker order id), and the audit ledger verifies.
 
+Semi-manual approvals join it: signals whose intent waits in ``pending_approval``, approvals (every
+check again, then one send), declines, and the approval TTL passing (every waiting intent
+declined, none sent).
+
 Kill switches (HALTED or REDUCING, on the account or its user, and releases) join the mix: right
 after HALTED nothing of the account is left unsent or working at the broker (but what was caught
 mid-send), and while it holds every new signal is denied.
@@ -29,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -44,7 +48,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.audit import verify_ledger
@@ -53,14 +57,15 @@ from boltztrader.brokers.binance import BinanceBroker
 from boltztrader.brokers.transport import Timeouts
 from boltztrader.db import orders as repo
 from boltztrader.db.engine import create_engine
-from boltztrader.db.tables import audit_ledger, broker_orders, fills, order_events
+from boltztrader.db.tables import audit_ledger, broker_accounts, broker_orders, fills, order_events
 from boltztrader.domain.clock import SystemClock
 from boltztrader.domain.enums import Broker as BrokerName
 from boltztrader.domain.enums import TradingState
 from boltztrader.domain.order_states import OrderStatus
 from boltztrader.domain.reports import BrokerEvent
 from boltztrader.domain.targets import AccountRef
-from boltztrader.errors import SignalConflict
+from boltztrader.errors import InvalidTransition, SignalConflict
+from boltztrader.orders.approvals import Approvals
 from boltztrader.orders.ingest import Ingestor
 from boltztrader.orders.intake import Intake
 from boltztrader.orders.killswitch import KillSwitch, Scope
@@ -86,7 +91,10 @@ START_PRICE = Decimal("60000")
 TICK = Decimal("0.01")
 UNSETTLED = {S.PENDING_SUBMIT, S.SUBMITTING, S.UNKNOWN}
 # The only statuses a row without a broker order may end in (cancelled: withdrawn by a kill switch).
-NEVER_SENT = {S.DENIED, S.REJECTED, S.CANCELLED}
+NEVER_SENT = {S.DENIED, S.REJECTED, S.CANCELLED, S.DECLINED}
+WAITING = {S.PENDING_APPROVAL}  # a semi-manual intent: nothing sent until a human approves
+# Audit entries of a human's decision, beside the order_events-backed ones (order.approve, ...).
+DECISIONS = {"order.approved", "order.declined", "order.approval_denied"}
 LOST_ANSWERS: dict[str, dict[str, Any]] = {
     "hold_after": {"hold_ms": int(READ_TIMEOUT * 1000 * 2.5)},
     "drop_after": {},
@@ -155,6 +163,7 @@ class Pipeline(RuleBasedStateMachine):
                                     resolver=Resolver(self.engine, brokers, clock, policy=FAST_RESOLVE))
         self.reconciler = Reconciler(self.engine, brokers, clock, self.manager)
         self.killswitch = KillSwitch(self.engine, brokers, clock)
+        self.approvals = Approvals(self.engine, self.intake, self.manager, clock)
         self.ingestor = Ingestor(self.engine, self.account_id, self.broker, clock,
                                  on_gap=self.reconciler.sweep)
         self.pending = []
@@ -218,7 +227,51 @@ class Pipeline(RuleBasedStateMachine):
         self.run(self.manager.submit(self.order_of[signal_id]))
         return signal_id
 
-    def _signal(self, kind: str) -> str:
+    @rule(target=signals, kind=st.sampled_from(["market", "limit"]))
+    def new_signal_for_approval(self, kind: str) -> str:
+        """The account is semi-manual for this signal: its intent waits in pending_approval."""
+        return self._signal(kind, semi_manual=True)
+
+    @rule(signal_id=signals)
+    def approve(self, signal_id: str) -> None:
+        """A human approves: every check runs again with a fresh price, then the order is sent once."""
+        order_id = self.order_of[signal_id]
+        if self.run(self._row(order_id)).status is not S.PENDING_APPROVAL:
+            with pytest.raises(InvalidTransition):
+                self.run(self.approvals.approve(order_id, actor="user:test"))
+            return
+        record = self.run(self.approvals.approve(order_id, actor="user:test"))
+        assert record.status is not S.PENDING_APPROVAL, record
+        if self._level() is TradingState.HALTED:
+            assert record.status in NEVER_SENT, record
+
+    @rule(signal_id=signals)
+    def decline(self, signal_id: str) -> None:
+        order_id = self.order_of[signal_id]
+        waiting = self.run(self._row(order_id)).status is S.PENDING_APPROVAL
+        try:
+            record = self.run(self.approvals.decline(order_id, actor="user:test", reason="no"))
+        except InvalidTransition:
+            assert not waiting
+            return
+        assert record.status is S.DECLINED
+
+    @rule()
+    def approvals_expire(self) -> None:
+        """Past the approval TTL every waiting intent is declined, and none is sent."""
+        self.run(self.approvals.expire(datetime.now(UTC) + timedelta(hours=1)))
+        assert all(r.status is not S.PENDING_APPROVAL for r in self.run(self._rows()))
+
+    async def _row(self, order_id: str) -> repo.OrderRecord:
+        async with self.engine.connect() as conn:
+            return await repo.get(conn, order_id)
+
+    async def _set_mode(self, mode: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(update(broker_accounts).where(broker_accounts.c.id == self.account_id)
+                               .values(execution_mode=mode))
+
+    def _signal(self, kind: str, *, semi_manual: bool = False) -> str:
         n = next(self.counter)
         signal_id = f"sig-{self.example}-{n}"
         body: dict[str, Any] = {
@@ -229,10 +282,17 @@ class Pipeline(RuleBasedStateMachine):
         if kind == "limit":
             price = Decimal(admin(self.paper, "GET", "/_paper/prices")["prices"][SYMBOL])
             body["limit_price"] = str((price * Decimal("0.99") / TICK).to_integral_value() * TICK)
-        result = self.run(self.intake.process_signal(body))
+        if semi_manual:
+            self.run(self._set_mode("semi_manual"))
+        try:
+            result = self.run(self.intake.process_signal(body))
+        finally:
+            if semi_manual:
+                self.run(self._set_mode("automated"))
         assert not result.replay
         (outcome,) = result.outcomes
-        assert outcome.status in (S.PENDING_SUBMIT, S.DENIED), outcome
+        waiting = S.PENDING_APPROVAL if semi_manual else S.PENDING_SUBMIT
+        assert outcome.status in (waiting, S.DENIED), outcome
         if self._level() is TradingState.HALTED:
             assert outcome.status is S.DENIED, outcome
             assert "TRADING_HALTED" in outcome.reasons, outcome
@@ -371,9 +431,10 @@ class Pipeline(RuleBasedStateMachine):
             if paper is None:  # never sent (yet): nothing filled, and no status the broker must have given
                 assert record.filled_quantity == 0, record
                 assert record.broker_order_id is None, record
-                assert record.status in NEVER_SENT or record.status in UNSETTLED, record
+                assert record.status in NEVER_SENT | UNSETTLED | WAITING, record
             mine = [f"order.{e}" for o, e in events if o == record.id]
-            assert [a for o, a in audited if o == record.id] == mine, record.id  # invariant 6
+            logged = [a for o, a in audited if o == record.id and a not in DECISIONS]
+            assert logged == mine, record.id  # invariant 6
 
     async def _settle(self) -> None:
         """Faults off, start-up, every event applied: then nothing is unsettled and DB == broker."""
@@ -388,7 +449,7 @@ class Pipeline(RuleBasedStateMachine):
             assert record.status not in UNSETTLED, (record.id, record.status)  # invariant 2
             paper = at_broker.get(record.client_order_id)
             if paper is None:
-                assert record.status in NEVER_SENT, record
+                assert record.status in NEVER_SENT | WAITING, record
                 assert record.filled_quantity == 0, record
                 continue
             report = await self.broker.get_order(SYMBOL, client_order_id=record.client_order_id)
