@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: migrate the embedded SQLite database (or BOLTZ_DATABASE_URL) and start the service
+## run: migrate the embedded SQLite database (or BOLTZ_DATABASE_URL), start the service with the demo
+##      (paper brokers inside, a demo user, the demo model sending signals)
 run: $(STAMP)
 	$(BOLTZ) db upgrade
-	$(BOLTZ) serve
+	$(BOLTZ) serve --demo
 
 ## lint: ruff, mypy (strict on the pure core) and the layer contracts
 lint: $(STAMP)

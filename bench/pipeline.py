@@ -314,7 +314,7 @@ async def _fanout(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=200)
-    parser.add_argument("--accounts", default="1000")
+    parser.add_argument("--accounts", default="1000,10000")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--cold", action="store_true", help="no account sync before the fan-out")
     args = parser.parse_args()

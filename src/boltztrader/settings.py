@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     # every stored credential under the current key.
     previous_master_keys: SecretStr | None = Field(None, validation_alias=_env("BOLTZ_PREVIOUS_MASTER_KEYS"))
     broker_default: str = Field("binance", validation_alias=_env("BROKER_DEFAULT"))
+    # Where paper accounts trade: the paper brokers (``boltz paper serve`` ports by default; the
+    # demo starts them inside the service). Alpaca paper may point at Alpaca's own paper API.
+    paper_kite_url: str = Field("http://127.0.0.1:7101", validation_alias=_env("BOLTZ_PAPER_KITE_URL"))
+    paper_binance_url: str = Field("http://127.0.0.1:7102", validation_alias=_env("BOLTZ_PAPER_BINANCE_URL"))
+    paper_alpaca_url: str = Field("http://127.0.0.1:7103", validation_alias=_env("BOLTZ_PAPER_ALPACA_URL"))
+    # The demo: embedded paper brokers, a demo user with one paper account each, the demo model.
+    demo: bool = Field(False, validation_alias=_env("BOLTZ_DEMO"))
+    # How long a fetched balance serves the risk guard (0: ask the broker for every signal).
+    balance_max_age_seconds: float = Field(15.0, ge=0, validation_alias=_env("BOLTZ_BALANCE_MAX_AGE"))
 
     z_api_key: str | None = Field(None, validation_alias=_env("Z_API_KEY"))
     z_api_secret: SecretStr | None = Field(None, validation_alias=_env("Z_API_SECRET"))

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 import boltztrader
+from boltztrader.api import postbacks, problems, signals
+from boltztrader.orders.execution import ExecutionPolicy
 from boltztrader.wiring import Container
 
 
-def create_app(container: Container) -> FastAPI:
-    """Build the service around ``container``; the app closes the container when it stops."""
+def create_app(container: Container, *, trading: bool = False,
+               announce: Callable[[str], None] = print, policy: ExecutionPolicy | None = None) -> FastAPI:
+    """Build the service around ``container``; the app closes the container when it stops.
+
+    ``trading``: start the trading runtime (and the demo, when configured) with the app; without
+    it the routes that need it answer 500 "not configured" (tests of the plain service).
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
+            if trading:
+                await container.start(announce, policy=policy)
             yield
         finally:
             await container.aclose()
@@ -29,6 +38,9 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    problems.install(app)
+    app.include_router(signals.router)
+    app.include_router(postbacks.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:

@@ -18,9 +18,12 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: BOLTZ_PORT, else 8000).",
                                              show_default=False)] = None,
     database_url: DatabaseUrlOption = None,
+    demo: Annotated[bool | None, typer.Option(
+        "--demo/--no-demo", help="Run the paper brokers inside the service, with a demo user and the "
+        "demo model sending signals (default: BOLTZ_DEMO).", show_default=False)] = None,
 ) -> None:
-    """Start the API service (after checking that the database is reachable and migrated)."""
-    settings = settings_from(host=host, port=port, database_url=database_url)
+    """Start the service: API and trading (after checking that the database is reachable and migrated)."""
+    settings = settings_from(host=host, port=port, database_url=database_url, demo=demo)
 
     async def go() -> None:
         container = build_container(settings)
@@ -29,7 +32,7 @@ def serve(
         except BaseException:
             await container.aclose()
             raise
-        app = create_app(container)
+        app = create_app(container, trading=True, announce=err.print)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                                 lifespan="on", access_log=False)
         err.print(f"BoltzTrader {settings.mode.value} mode on http://{settings.host}:{settings.port} "

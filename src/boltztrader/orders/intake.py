@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -55,7 +55,7 @@ from boltztrader.domain.reports import QuoteReport
 from boltztrader.domain.signals import InvalidSignal, Signal
 from boltztrader.domain.sizing import order_quantity
 from boltztrader.domain.targets import AccountRef, Sizing, Target
-from boltztrader.errors import BrokerRejected, SignalConflict
+from boltztrader.errors import BrokerRejected, RateLimited, SignalConflict
 from boltztrader.orders.balances import Balances
 from boltztrader.risk import (
     AccountState,
@@ -70,6 +70,7 @@ from boltztrader.risk import (
 from boltztrader.router import Router
 
 BrokerFor = Callable[[AccountRef], Broker]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +112,33 @@ class _MarketData:
     async def instrument(self, name: BrokerName, broker: Broker) -> Instrument:
         task = self._instruments.get(name)
         if task is None:
-            task = self._instruments[name] = asyncio.ensure_future(broker.instrument_rules(self._symbol))
+            task = self._instruments[name] = asyncio.ensure_future(
+                _read(lambda: broker.instrument_rules(self._symbol)))
         return await asyncio.shield(task)
 
     async def quote(self, name: BrokerName, broker: Broker) -> QuoteReport:
         task = self._quotes.get(name)
         if task is None:
-            task = self._quotes[name] = asyncio.ensure_future(broker.get_quote(self._symbol))
+            task = self._quotes[name] = asyncio.ensure_future(_read(lambda: broker.get_quote(self._symbol)))
         return await asyncio.shield(task)
+
+
+READ_ATTEMPTS = 3
+MAX_READ_WAIT = 3.0  # seconds: a read asked to wait longer fails the signal instead
+
+
+async def _read(call: Callable[[], Awaitable[T]]) -> T:
+    """A market-data read, tried again when the broker asks for a short pause (Kite allows one
+    quote a second per app): a read is safe to repeat, unlike an order."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return await call()
+        except RateLimited as exc:
+            wait = float(exc.retry_after or 1)
+            if attempt == READ_ATTEMPTS - 1 or wait > MAX_READ_WAIT:
+                raise
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True, slots=True)

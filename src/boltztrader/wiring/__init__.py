@@ -1,12 +1,18 @@
 """Composition root: settings in, a container of long-lived parts out.
 
-The only place that decides which concrete parts run together. Later issues add the brokers,
-the router, the risk guard and the order manager here.
+The only place that decides which concrete parts run together. ``build_container`` is cheap (the
+database engine only: enough for ``boltz db``); ``Container.start`` adds the trading runtime (vault,
+broker adapters, intake, order manager and their background work) and, with BOLTZ_DEMO, the
+embedded paper brokers and the demo model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +21,11 @@ from boltztrader.db.engine import create_engine, display_url, ping
 from boltztrader.errors import ConfigError, DatabaseUnavailable
 from boltztrader.settings import Settings
 
+if TYPE_CHECKING:
+    from boltztrader.orders.execution import ExecutionPolicy
+    from boltztrader.wiring.demo import Demo
+    from boltztrader.wiring.runtime import Runtime
+
 
 @dataclass
 class Container:
@@ -22,6 +33,26 @@ class Container:
 
     settings: Settings
     engine: AsyncEngine
+    runtime: Runtime | None = None
+    demo: Demo | None = None
+    _paper: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self, announce: Callable[[str], None] = print, *,
+                    policy: ExecutionPolicy | None = None) -> None:
+        """Start trading: the runtime's parts and background work (and the demo, when enabled)."""
+        from boltztrader.wiring.demo import DEMO_EMAIL, DEMO_MODEL, start_demo, start_paper_brokers
+        from boltztrader.wiring.runtime import build_runtime
+
+        if self.settings.demo:
+            self._paper = await start_paper_brokers(self.settings, announce)
+        self.runtime = await build_runtime(self.settings, self.engine, policy=policy)
+        if self.settings.demo:
+            self.demo = await start_demo(self.settings, self.engine, self.runtime)
+            announce(f"demo: user {DEMO_EMAIL}, paper accounts at Kite, Binance and Alpaca, "
+                     f"model {DEMO_MODEL} sending signals")
+            announce(f"demo: API token (shown once): {self.demo.token.reveal()}")
+        await self.runtime.execution.start()
+        announce(f"trading: {len(self.runtime.directory)} linked accounts; orders go out as signals arrive")
 
     @property
     def database_display_url(self) -> str:
@@ -47,6 +78,14 @@ class Container:
             )
 
     async def aclose(self) -> None:
+        if self.demo is not None:
+            await self.demo.aclose()
+        if self.runtime is not None:
+            await self.runtime.aclose()
+        if self._paper is not None:
+            self._paper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._paper
         await self.engine.dispose()
 
 
