@@ -7,8 +7,10 @@ own process (rate limits off, prices still):
   percentiles from the signal's arrival to the broker request being sent, and to the broker's
   acknowledgement being persisted;
 - fan-out: one model's signal per market (INFY on NSE, AAPL on US, BTCUSDT on crypto) to N
-  subscribed accounts spread evenly over Kite, Alpaca and Binance; the time until every order is
-  acknowledged and persisted, with the peak memory of this process and of each paper broker.
+  subscribed accounts spread evenly over Kite, Alpaca and Binance, the three signals at once, each
+  signal's orders sent as soon as its intents are written (as the service does); the time until
+  the last intent is written, and until every order is acknowledged and persisted, with the peak
+  memory of this process and of each paper broker.
   The accounts' balances are warm (fetched by an account sync before the signal, timed apart), as
   in the running service; ``--cold`` leaves them cold, so the intake asks every broker first.
 
@@ -293,9 +295,16 @@ async def _fanout(
     cold: bool,
 ) -> None:
     started = time.perf_counter()
-    results = await asyncio.gather(*(intake.process_signal(_signal(b, f"fan-{count}-{b}")) for b in BROKERS))
-    persisted = time.perf_counter()
-    await manager.submit_many([oid for r in results for oid in r.to_submit])
+    written: list[float] = []
+
+    async def one(broker: str) -> None:
+        # As the service does: each signal's orders go out as soon as its intents are written.
+        result = await intake.process_signal(_signal(broker, f"fan-{count}-{broker}"))
+        written.append(time.perf_counter())
+        await manager.submit_many(result.to_submit)
+
+    await asyncio.gather(*(one(b) for b in BROKERS))
+    persisted = max(written)
     done = time.perf_counter()
     async with engine.connect() as conn:
         settled = (

@@ -215,6 +215,9 @@ class Intake:
                 replay = await _known(conn, signal)
                 assert replay is not None
                 return replay
+            outcomes = await self._write(conn, signal, plans, now)
+            # Last: the shared "signals" chain stays locked only for the end of the transaction, so
+            # concurrent fan-outs write their intents side by side (each on its users' chains).
             await log_audit(
                 conn,
                 "signal",
@@ -233,7 +236,6 @@ class Intake:
                 chain="signals",
                 now=now,
             )
-            outcomes = await self._write(conn, signal, plans, now)
         return SignalResult(signal.id, False, tuple(outcomes))
 
     async def _targets(self, conn: AsyncConnection, signal: Signal) -> list[Target]:
@@ -258,9 +260,8 @@ class Intake:
             instrument = await market_data.instrument(account.broker, broker)
         except BrokerRejected:
             raise InvalidSignal(f"unknown symbol {signal.symbol} at {account.broker}", "symbol") from None
-        quote, balance = await asyncio.gather(
-            market_data.quote(account.broker, broker),
-            self._balances.get(account.account_id, broker, not_before=book.last_fill))
+        quote = await market_data.quote(account.broker, broker)  # shared by the fan-out: fetched once
+        balance = await self._balances.get(account.account_id, broker, not_before=book.last_fill)
         quantity = order_quantity(
             signal,
             target.sizing,
