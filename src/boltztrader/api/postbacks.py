@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
+from boltztrader.api.deps import runtime_of
 from boltztrader.api.problems import problem
-from boltztrader.errors import BrokerProtocolError, ConfigError
+from boltztrader.errors import BrokerProtocolError
 
 router = APIRouter(prefix="/v1/postbacks", tags=["postbacks"])
 
@@ -26,9 +27,7 @@ MAX_BODY = 64 * 1024
                         404: {"description": "No such Kite account"}})
 async def kite_postback(request: Request, account_id: Annotated[str, Path(max_length=36)]) -> JSONResponse:
     """Apply one order update pushed by Kite."""
-    runtime = request.app.state.container.runtime
-    if runtime is None:
-        raise ConfigError("trading is not running in this process")
+    runtime = runtime_of(request)
     body = await request.body()
     if len(body) > MAX_BODY:
         return problem(413, "Postback too large", f"A postback is at most {MAX_BODY} bytes.")

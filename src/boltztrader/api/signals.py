@@ -14,15 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.accounts.users import Principal
 from boltztrader.api.auth import CurrentPrincipal
-from boltztrader.db.tables import broker_accounts, broker_orders, signals
-from boltztrader.errors import AccountNotFound, ConfigError, NotFound
-from boltztrader.orders.execution import Execution
+from boltztrader.api.deps import engine_of, runtime_of
+from boltztrader.errors import AccountNotFound, NotFound
 from boltztrader.orders.intake import SignalResult
+from boltztrader.orders.queries import owned_account_ids, signal_orders
 
 router = APIRouter(prefix="/v1/signals", tags=["signals"])
 
@@ -61,25 +59,6 @@ class SignalOut(BaseModel):
     outcomes: list[Outcome]
 
 
-def _execution(request: Request) -> Execution:
-    runtime = request.app.state.container.runtime
-    if runtime is None:
-        raise ConfigError("trading is not running in this process")
-    execution: Execution = runtime.execution
-    return execution
-
-
-def _engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.container.engine
-    return engine
-
-
-async def _own_accounts(engine: AsyncEngine, user_id: str) -> set[str]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(select(broker_accounts.c.id).where(broker_accounts.c.user_id == user_id))
-        return {row[0] for row in rows}
-
-
 def _out(result: SignalResult, visible: set[str] | None, status_code: int) -> JSONResponse:
     outcomes = [o for o in result.outcomes if visible is None or o.account_id in visible]
     body = SignalOut(signal_id=result.signal_id, replay=result.replay,
@@ -99,14 +78,14 @@ async def send_signal(request: Request, principal: CurrentPrincipal,
     data: dict[str, Any] = signal.model_dump(exclude_none=True)
     visible: set[str] | None = None
     if not principal.is_admin:
-        visible = await _own_accounts(_engine(request), principal.user_id)
+        visible = await owned_account_ids(engine_of(request), principal.user_id)
         if data.get("account_id") is not None and data["account_id"] not in visible:
             raise AccountNotFound(f"no account {data['account_id']}")
         if data.get("user_id", principal.user_id) != principal.user_id:
             raise NotFound(f"no user {data['user_id']}")
         if data.get("account_id") is None:
             data["user_id"] = principal.user_id
-    result = await _execution(request).handle_signal(data, source="api")
+    result = await runtime_of(request).execution.handle_signal(data, source="api")
     return _out(result, visible, 200 if result.replay else 201)
 
 
@@ -114,16 +93,11 @@ async def send_signal(request: Request, principal: CurrentPrincipal,
 async def get_signal(request: Request, principal: CurrentPrincipal,
                      signal_id: Annotated[str, Path(max_length=128)]) -> JSONResponse:
     """The signal's order at each account the caller may see, with each order's current status."""
-    engine = _engine(request)
-    async with engine.connect() as conn:
-        known = (await conn.execute(select(signals.c.id).where(signals.c.id == signal_id))).first()
-        statement = select(broker_orders.c.account_id, broker_orders.c.id, broker_orders.c.status,
-                           broker_orders.c.reject_reason, broker_orders.c.user_id).where(
-            broker_orders.c.signal_id == signal_id).order_by(broker_orders.c.account_id)
-        rows = [r for r in await conn.execute(statement) if _may_see(principal, r.user_id)]
-    if known is None or (not rows and not principal.is_admin):
+    found = await signal_orders(engine_of(request), signal_id)
+    rows = [r for r in found or [] if _may_see(principal, r.user_id)]
+    if found is None or (not rows and not principal.is_admin):
         raise NotFound(f"no signal {signal_id}")
-    outcomes = [Outcome(account_id=r.account_id, order_id=r.id, status=r.status,
+    outcomes = [Outcome(account_id=r.account_id, order_id=r.order_id, status=r.status,
                         reasons=_reasons(r.status, r.reject_reason)) for r in rows]
     body = SignalOut(signal_id=signal_id, replay=True, outcomes=outcomes)
     return JSONResponse(body.model_dump(mode="json"))

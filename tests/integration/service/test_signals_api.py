@@ -2,119 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
-import pytest
-import uvicorn
 from sqlalchemy import select
 
-from boltztrader.accounts import users as users_service
-from boltztrader.accounts.keyring import generate_master_key
-from boltztrader.accounts.linking import link_account
-from boltztrader.accounts.paper import open_paper_account
-from boltztrader.api.app import create_app
 from boltztrader.audit import verify_ledger
 from boltztrader.db.tables import audit_ledger, broker_orders
-from boltztrader.domain.enums import AccountMode
-from boltztrader.domain.enums import Broker as BrokerName
-from boltztrader.orders.execution import ExecutionPolicy
-from boltztrader.paper.alpaca import SPEC as ALPACA
-from boltztrader.paper.binance import SPEC as BINANCE
-from boltztrader.paper.kite import SPEC as KITE
-from boltztrader.paper.venue import VenueConfig
-from boltztrader.settings import load_settings
-from boltztrader.wiring import build_container
-from boltztrader.wiring.runtime import vault_for
 
-from ...contract.harness import admin
-from ...paper import conftest as paper_conftest
-from ...paper.conftest import RunningPaper, free_port
-
-paper_factory = paper_conftest.paper_factory
-
-
-@dataclass
-class Service:
-    url: str
-    token: str
-    other_token: str
-    accounts: dict[str, str]  # broker -> account id
-    kite: RunningPaper
-    engine: Any
-
-    def headers(self, token: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token or self.token}"}
+from .conftest import Service, until
 
 
 def _signal(signal_id: str, **extra: Any) -> dict[str, Any]:
     body = {"id": signal_id, "model_id": "m1", "symbol": "BTCUSDT", "market": "crypto", "side": "buy",
             "quantity": "0.001", "confidence": "0.9", "created_at": datetime.now(UTC).isoformat()}
     return body | extra
-
-
-@pytest.fixture
-async def service(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                  paper_factory: Callable[..., RunningPaper]) -> AsyncIterator[Service]:
-    """The real service on a loopback port, trading at paper Kite, Binance and Alpaca for one user."""
-    monkeypatch.chdir(tmp_path)
-    papers = {name: paper_factory(spec, VenueConfig(tick_seconds=0))
-              for name, spec in (("kite", KITE), ("binance", BINANCE), ("alpaca", ALPACA))}
-    port = free_port()
-    settings = load_settings({
-        "BOLTZ_DATABASE_URL": db_url, "BOLTZ_MASTER_KEY": generate_master_key(),
-        "BOLTZ_PAPER_KITE_URL": papers["kite"].url, "BOLTZ_PAPER_BINANCE_URL": papers["binance"].url,
-        "BOLTZ_PAPER_ALPACA_URL": papers["alpaca"].url, "BOLTZ_PORT": str(port)})
-    container = build_container(settings)
-    vault = vault_for(settings)
-    user, token = await users_service.create_user(container.engine, "trader@example.com")
-    _other, other_token = await users_service.create_user(container.engine, "other@example.com")
-    accounts = {}
-    async with aiohttp.ClientSession() as http:
-        for name, broker in (("kite", BrokerName.ZERODHA), ("binance", BrokerName.BINANCE)):
-            opened = await open_paper_account(http, papers[name].url, broker)
-            accounts[name] = await link_account(
-                container.engine, vault, user_id=user.id, broker=broker, mode=AccountMode.PAPER,
-                api_key=opened.api_key, api_secret=opened.api_secret, access_token=opened.access_token,
-                access_token_expires_at=opened.access_token_expires_at, now=datetime.now(UTC))
-            if name == "kite":
-                admin(papers["kite"], "PUT", f"/_paper/accounts/{opened.api_key}/postback",
-                      json={"url": f"http://127.0.0.1:{port}/v1/postbacks/kite/{accounts['kite']}"})
-    # No streams: a Kite order can then only learn its fill from the postback.
-    policy = ExecutionPolicy(streams=False, dispatch_interval=0.5, sweep_interval=0, positions_interval=0)
-    app = create_app(container, trading=True, announce=lambda _line: None, policy=policy)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.ensure_future(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.05)
-    assert server.started
-    try:
-        yield Service(f"http://127.0.0.1:{port}", token.reveal(), other_token.reveal(), accounts,
-                      papers["kite"], container.engine)
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 20)
-
-
-async def _until(check: Callable[[], Any], within: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
 
 
 async def test_a_signal_over_http_is_acknowledged_then_filled_once(service: Service) -> None:
@@ -129,7 +33,7 @@ async def test_a_signal_over_http_is_acknowledged_then_filled_once(service: Serv
             got = (await client.get("/v1/signals/http-1")).json()
             return [o["status"] for o in got["outcomes"]] == ["filled"]
 
-        assert await _until(filled)
+        assert await until(filled)
         again = await client.post("/v1/signals", json=body)
         assert again.status_code == 200
         assert again.json()["replay"] is True
@@ -176,7 +80,7 @@ async def test_a_kite_order_learns_its_fill_from_the_postback(service: Service) 
             got = (await client.get("/v1/signals/kite-1")).json()
             return [o["status"] for o in got["outcomes"]] == ["filled"]
 
-        assert await _until(filled)
+        assert await until(filled)
         order_id = (await client.get("/v1/signals/kite-1")).json()["outcomes"][0]["order_id"]
         forged = json.dumps({"order_id": "1", "order_timestamp": "2026-01-01 09:15:00", "checksum": "0" * 64,
                              "status": "COMPLETE"}).encode()
