@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     paper_alpaca_url: str = Field("http://127.0.0.1:7103", validation_alias=_env("BOLTZ_PAPER_ALPACA_URL"))
     # The demo: embedded paper brokers, a demo user with one paper account each, the demo model.
     demo: bool = Field(False, validation_alias=_env("BOLTZ_DEMO"))
+    # API requests per second per caller (token, or address without one), and the burst allowed.
+    rate_limit: float = Field(20.0, ge=0, validation_alias=_env("BOLTZ_RATE_LIMIT"))
+    rate_burst: int = Field(60, ge=1, validation_alias=_env("BOLTZ_RATE_BURST"))
     # How long a fetched balance serves the risk guard (0: ask the broker for every signal).
     balance_max_age_seconds: float = Field(15.0, ge=0, validation_alias=_env("BOLTZ_BALANCE_MAX_AGE"))
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 import boltztrader
 from boltztrader.api import postbacks, problems, signals
+from boltztrader.api.ratelimit import RateLimit, RateLimiter
 from boltztrader.orders.execution import ExecutionPolicy
 from boltztrader.wiring import Container
 
@@ -39,6 +40,8 @@ def create_app(container: Container, *, trading: bool = False,
     )
     app.state.container = container
     problems.install(app)
+    limit = RateLimit(container.settings.rate_limit, container.settings.rate_burst)
+    app.add_middleware(RateLimiter, limit=limit)
     app.include_router(signals.router)
     app.include_router(postbacks.router)
 
