@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select
@@ -117,4 +118,16 @@ async def _scoped_for(conn: AsyncConnection, accounts: Sequence[Owned], scope: A
         if account.account_id in own:
             scopes["account"] = own[account.account_id]
         found[account.account_id] = scopes
+    return found
+
+
+async def session_expiry_for(conn: AsyncConnection, account_ids: Sequence[str]) -> dict[str, datetime | None]:
+    """When each account's stored broker session (Kite's daily access token) expires; None: no expiry."""
+    found: dict[str, datetime | None] = {}
+    ids = list(dict.fromkeys(account_ids))
+    accounts = broker_accounts.c
+    for start in range(0, len(ids), _CHUNK):
+        rows = await conn.execute(select(accounts.id, accounts.access_token_expires_at)
+                                  .where(accounts.id.in_(ids[start:start + _CHUNK])))
+        found.update((r.id, r.access_token_expires_at) for r in rows)
     return found

@@ -65,6 +65,7 @@ from boltztrader.risk import (
     OpenOrder,
     OrderContext,
     Position,
+    SessionHealth,
     evaluate,
 )
 from boltztrader.router import Router
@@ -150,6 +151,7 @@ class _Book:
     open_rows: list[orders_repo.OrderRecord]
     holdings: Mapping[str, Holding]
     last_fill: datetime | None  # when a fill last moved the account's positions
+    session_expires_at: datetime | None  # the broker session's end (Kite's daily token)
 
 
 async def _books(conn: AsyncConnection, accounts: list[AccountRef]) -> dict[str, _Book]:
@@ -159,7 +161,8 @@ async def _books(conn: AsyncConnection, accounts: list[AccountRef]) -> dict[str,
     open_rows = await orders_repo.non_terminal_for(conn, ids)
     held = await positions_repo.holdings_for(conn, ids)
     moved = await positions_repo.last_moved_for(conn, ids)
-    return {i: _Book(states[i], limits[i], open_rows[i], held[i], moved.get(i)) for i in ids}
+    expiry = await accounts_repo.session_expiry_for(conn, ids)
+    return {i: _Book(states[i], limits[i], open_rows[i], held[i], moved.get(i), expiry.get(i)) for i in ids}
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +301,8 @@ class Intake:
             seen_signal_ids=frozenset(r.signal_id for r in open_rows if r.signal_id),
             # Paper brokers keep their own hours (open around the clock unless told otherwise).
             market_session=MarketSession.REGULAR if account.mode is AccountMode.PAPER else None,
+            session=SessionHealth(token_expired=book.session_expires_at is not None
+                                  and book.session_expires_at <= now),
         )
         return _Plan(target, context, evaluate(context, state, limits, now))
 

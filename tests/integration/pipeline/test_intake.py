@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.audit import verify_ledger
-from boltztrader.db.tables import broker_orders, model_subscriptions, signals
+from boltztrader.db.tables import broker_accounts, broker_orders, model_subscriptions, signals
 from boltztrader.domain.order_states import OrderStatus
 from boltztrader.domain.signals import InvalidSignal
 from boltztrader.errors import SignalConflict
@@ -103,3 +104,18 @@ async def test_a_model_signal_fans_out_to_subscribers_with_their_sizing(world: W
         "acct-carol": (Decimal("0.003"), "pending_approval"),
     }
     assert len(result.to_submit) == 2
+
+
+async def test_an_expired_broker_session_denies_the_order(world: World) -> None:
+    """An account whose stored session (Kite's daily token) has expired is denied ACCOUNT_UNAVAILABLE."""
+    async with world.engine.begin() as conn:
+        await conn.execute(update(broker_accounts).where(broker_accounts.c.id == "acct-alice")
+                           .values(access_token_expires_at=now() - timedelta(minutes=1)))
+    expired = await world.intake.process_signal(signal(id="session-1"))
+    assert expired.outcomes[0].status is OrderStatus.DENIED
+    assert "ACCOUNT_UNAVAILABLE" in expired.outcomes[0].reasons
+    async with world.engine.begin() as conn:
+        await conn.execute(update(broker_accounts).where(broker_accounts.c.id == "acct-alice")
+                           .values(access_token_expires_at=now() + timedelta(hours=5)))
+    renewed = await world.intake.process_signal(signal(id="session-2"))
+    assert renewed.outcomes[0].status is OrderStatus.PENDING_SUBMIT
