@@ -173,3 +173,7 @@ class InvalidInput(TradingError, ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         self.field = field
         super().__init__(message)
+
+
+class InvalidLoginState(AccountError):
+    """A broker login came back with a state we did not issue, or one used already or expired (HTTP 400)."""

@@ -9,7 +9,22 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 import boltztrader
-from boltztrader.api import postbacks, problems, signals
+from boltztrader.api import (
+    accounts,
+    audit,
+    compliance,
+    dashboard,
+    me,
+    metrics,
+    orders,
+    portfolio,
+    postbacks,
+    problems,
+    risk,
+    signals,
+    subscriptions,
+    ws,
+)
 from boltztrader.api.ratelimit import RateLimit, RateLimiter
 from boltztrader.orders.execution import ExecutionPolicy
 from boltztrader.wiring import Container
@@ -30,6 +45,7 @@ def create_app(container: Container, *, trading: bool = False,
                 await container.start(announce, policy=policy)
             yield
         finally:
+            await ws.stop_bus(_app)
             await container.aclose()
 
     app = FastAPI(
@@ -44,6 +60,17 @@ def create_app(container: Container, *, trading: bool = False,
     app.add_middleware(RateLimiter, limit=limit)
     app.include_router(signals.router)
     app.include_router(postbacks.router)
+    app.include_router(risk.router)
+    app.include_router(subscriptions.router)
+    app.include_router(audit.router)
+    app.include_router(compliance.router)
+    metrics.install(app)
+    app.include_router(accounts.router)
+    app.include_router(ws.router)
+    app.include_router(orders.router)
+    app.include_router(portfolio.router)
+    app.include_router(me.router)
+    app.include_router(dashboard.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database reachability")
     async def healthz() -> JSONResponse:

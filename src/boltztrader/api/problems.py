@@ -58,6 +58,7 @@ KINDS: Mapping[type[BaseException], Kind] = {
     errors.NotFound: Kind(404, "not-found", "Not found"),
     errors.OrderNotFound: Kind(404, "order-not-found", "Order not found"),
     errors.AccountNotFound: Kind(404, "account-not-found", "Account not found"),
+    errors.InvalidLoginState: Kind(400, "invalid-login-state", "Login not recognised"),
     errors.AlreadyExists: Kind(409, "already-exists", "Already exists"),
     errors.AccountConflict: Kind(409, "account-conflict", "Account already linked"),
     errors.SignalConflict: Kind(409, "signal-conflict", "Signal id reused with different content"),

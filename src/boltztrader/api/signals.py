@@ -39,11 +39,12 @@ class SignalIn(BaseModel):
     created_at: str = Field(description="ISO-8601 time the model made the signal (freshness is checked)")
     quantity: Decimal | None = None
     notional: Decimal | None = None
-    limit_price: Decimal | None = None
-    order_type: str | None = None
+    limit_price: Decimal | None = Field(None, description="A limit price; without one the order is a "
+                                        "market order, collared around the reference price")
     account_id: str | None = None
     user_id: str | None = None
     broker: str | None = None
+    region: str | None = None
 
 
 class Outcome(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.accounts import users as users_service
@@ -59,6 +60,7 @@ class Service:
     engine: AsyncEngine
     container: Container
     vault: Vault
+    app: FastAPI
 
     @property
     def kite(self) -> RunningPaper:
@@ -117,7 +119,7 @@ async def service(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert server.started
     try:
         yield Service(f"http://127.0.0.1:{port}", token.reveal(), other_token.reveal(), admin_token.reveal(),
-                      user.id, other.id, accounts, other_account, papers, engine, container, vault)
+                      user.id, other.id, accounts, other_account, papers, engine, container, vault, app)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

@@ -2,13 +2,14 @@
 (``Market.CRYPTO``, ``/api/v3``) or USD-M futures (``Market.CRYPTO_FUTURES``, ``/fapi``).
 
 Extras beyond the protocol: ``set_leverage`` (futures), ``sync_time``, ``banned_until`` (the IP
-ban announced by an HTTP 418: pause every account behind this IP until then) and
-``refresh_instruments``.
+ban announced by an HTTP 418: pause every account behind this IP until then),
+``refresh_instruments`` and ``api_restrictions`` (what the key may do: refuse keys that can withdraw).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -82,6 +83,7 @@ class BinanceBroker:
         self._market = config.market
         self._futures = futures = config.futures
         self._client = BinanceClient(config)
+        self._wallet: BinanceClient | None = None  # futures only: /sapi lives on the spot host
         self._instruments: dict[str, Instrument] = {}
         self._streams: set[UserStream] = set()
         root = "/fapi/v1" if futures else "/api/v3"
@@ -178,6 +180,18 @@ class BinanceBroker:
         return await self._client.signed("GET", "/api/v3/account", "omitZeroBalances=true",
                                          changes_state=False, op="account")
 
+    async def api_restrictions(self) -> mapping.ApiRestrictions:
+        """``GET /sapi/v1/account/apiRestrictions`` (USER_DATA, on the spot host for either market):
+        the key's permissions, withdrawals among them. A refused key raises ``BrokerAuthError``."""
+        client = self._client
+        if self._futures:
+            if self._wallet is None:
+                self._wallet = BinanceClient(dataclasses.replace(self._config, market=Market.CRYPTO))
+            client = self._wallet
+        body = await client.signed("GET", "/sapi/v1/account/apiRestrictions", "", changes_state=False,
+                                   op="api_restrictions")
+        return _parse("api_restrictions", mapping.api_restrictions, body)
+
     async def set_leverage(self, symbol: str, leverage: int) -> int:
         """USD-M only: set the symbol's initial leverage; returns what Binance confirmed."""
         if not self._futures:
@@ -248,3 +262,5 @@ class BinanceBroker:
         for stream in list(self._streams):
             await stream.close()
         await self._client.close()
+        if self._wallet is not None:
+            await self._wallet.close()

@@ -7,6 +7,8 @@ turn those into ``BrokerProtocolError`` (``wire.protocol_error``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -361,3 +363,47 @@ def quote(symbol: str, book: Mapping[str, Any], last: Mapping[str, Any]) -> Quot
 
 def prices(rows: list[Mapping[str, Any]]) -> dict[str, Decimal]:
     return {row["symbol"]: dec(row["price"]) for row in rows}
+
+
+# -- the key's permissions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRestrictions:
+    """What an API key may do (``GET /sapi/v1/account/apiRestrictions``)."""
+
+    withdrawals_enabled: bool
+    reading_enabled: bool
+    spot_trading_enabled: bool
+    futures_enabled: bool
+    margin_enabled: bool
+    internal_transfer_enabled: bool
+    universal_transfer_enabled: bool
+    ip_restricted: bool
+    created_at: datetime | None
+
+
+def _flag(body: Mapping[str, Any], name: str, *, required: bool = False) -> bool:
+    if name not in body and not required:
+        return False
+    value = body[name]
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} is not a boolean")
+    return value
+
+
+def api_restrictions(body: Mapping[str, Any]) -> ApiRestrictions:
+    """The key's permissions; ``enableWithdrawals`` and ``enableReading`` must be present (a missing
+    withdrawal flag is never read as "off")."""
+    created = body.get("createTime")
+    return ApiRestrictions(
+        withdrawals_enabled=_flag(body, "enableWithdrawals", required=True),
+        reading_enabled=_flag(body, "enableReading", required=True),
+        spot_trading_enabled=_flag(body, "enableSpotAndMarginTrading"),
+        futures_enabled=_flag(body, "enableFutures"),
+        margin_enabled=_flag(body, "enableMargin"),
+        internal_transfer_enabled=_flag(body, "enableInternalTransfer"),
+        universal_transfer_enabled=_flag(body, "permitsUniversalTransfer"),
+        ip_restricted=_flag(body, "ipRestrict"),
+        created_at=None if created is None else ms_time(created),
+    )

@@ -1,6 +1,7 @@
 """The paper Binance application: routes, per-endpoint request weights and the rate-limit middleware.
 
-Spot lives under ``/api/v3``, USD-M futures under ``/fapi`` on the same server; WebSockets at
+Spot lives under ``/api/v3``, USD-M futures under ``/fapi`` on the same server, the key's permissions at
+``/sapi/v1/account/apiRestrictions`` (wallet: not weighed here); WebSockets at
 ``/ws-api/v3`` (WebSocket API) and ``/ws``, ``/stream``, ``/private/ws`` (listenKey streams).
 Every REST response carries ``X-MBX-USED-WEIGHT-1M`` (and the legacy ``X-MBX-USED-WEIGHT``); an
 accepted order adds ``X-MBX-ORDER-COUNT-10S`` and ``-1D`` (futures: ``-10S`` and ``-1M``).
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from boltztrader.paper.binance import futures, public, spot, stream
+from boltztrader.paper.binance import futures, public, spot, stream, wallet
 from boltztrader.paper.binance.errors import BinanceError
 from boltztrader.paper.binance.spot import ORDER_COUNTS
 from boltztrader.paper.binance.state import BinanceVenue
@@ -136,10 +137,21 @@ def make_venue(config: VenueConfig) -> Venue:
     return BinanceVenue(config)
 
 
+def _admin_routes() -> list[web.RouteDef]:
+    """The shared admin API; opening an account here also takes the key's ``restrictions``."""
+    routes = []
+    for route in admin_routes(credentials, "USDT"):
+        if route.method == "POST" and route.path == "/_paper/accounts":
+            route = web.post(route.path, wallet.with_restrictions(route.handler))
+        routes.append(route)
+    return routes
+
+
 def make_app(venue: Venue) -> web.Application:
     app = web.Application(middlewares=[binance_middleware])
     app[VENUE_KEY] = venue
-    app.add_routes(admin_routes(credentials, "USDT"))
+    app.add_routes(_admin_routes())
+    app.router.add_get(wallet.PATH, wallet.api_restrictions)
     for method, path, handler, _, _ in ROUTES:
         app.router.add_route(method, path, handler)
     for path in ("/ws-api/v3",):
