@@ -51,6 +51,8 @@ class Container:
             announce(f"demo: user {DEMO_EMAIL}, paper accounts at Kite, Binance and Alpaca, "
                      f"model {DEMO_MODEL} sending signals")
             announce(f"demo: API token (shown once): {self.demo.token.reveal()}")
+            announce(f"dashboard: http://{self.settings.host}:{self.settings.port}/ "
+                     "(sign in with the token above)")
         await self.runtime.execution.start()
         announce(f"trading: {len(self.runtime.directory)} linked accounts; orders go out as signals arrive")
 

@@ -127,7 +127,7 @@ async def start_demo(settings: Settings, engine: AsyncEngine, runtime: Runtime, 
     # Crosses are caught right after they happen, when the averages are still close: a higher
     # sensitivity than the model's default lets about half of them reach the guard's 0.7.
     model = DemoModel(instruments, sink, clock=clock, model_id=DEMO_MODEL, interval=interval,
-                      sensitivity=Decimal(800))
+                      slow=8, sensitivity=Decimal(800))
     stop = asyncio.Event()
     task = asyncio.ensure_future(model.run(stop))
     return Demo(user_id, token, account_ids, model, stop, [task])
