@@ -1,7 +1,8 @@
 """Run every benchmark script in this folder, one after another, with its default arguments.
 
 Each script prints its own table; copy the figures into docs/benchmarks.md together with the
-command that produced them.
+command that produced them. The scale-out scripts (several processes on PostgreSQL, minutes each)
+run only with ``--all``; docs/benchmarks.md gives their commands.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+SCALE_OUT = frozenset({"chaos.py", "workers.py"})
+
 
 def main() -> int:
     here = Path(__file__).parent
     me = Path(__file__).name
-    scripts = sorted(p for p in here.glob("*.py") if p.name != me and not p.name.startswith("_"))
+    everything = "--all" in sys.argv[1:]
+    scripts = sorted(p for p in here.glob("*.py") if p.name != me and not p.name.startswith("_")
+                     and (everything or p.name not in SCALE_OUT))
     if not scripts:
         print("no benchmarks yet")
         return 0

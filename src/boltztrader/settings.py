@@ -24,6 +24,16 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./boltz.db"
 BROKER_ALIASES = {"kite": "zerodha", "zerodha": "zerodha", "binance": "binance", "alpaca": "alpaca"}
 
 
+class Role(StrEnum):
+    """What a service process does: ``all`` (API and trading, one process), ``api`` (the API and the
+    intake: intents are written and the workers are woken, nothing is sent), ``worker`` (trading
+    on the accounts whose lease it holds, no API: ``boltz worker``)."""
+
+    ALL = "all"
+    API = "api"
+    WORKER = "worker"
+
+
 class RunMode(StrEnum):
     """``paper`` trades only on the paper brokers; ``live`` may reach real brokers."""
 
@@ -66,6 +76,13 @@ class Settings(BaseSettings):
     rate_burst: int = Field(60, ge=1, validation_alias=_env("BOLTZ_RATE_BURST"))
     # How long a fetched balance serves the risk guard (0: ask the broker for every signal).
     balance_max_age_seconds: float = Field(15.0, ge=0, validation_alias=_env("BOLTZ_BALANCE_MAX_AGE"))
+    # Several processes on one PostgreSQL: this process's role, how long an account lease lasts
+    # without renewal (a killed worker's accounts move after this), and the Binance request weight
+    # per minute that every worker behind one egress IP shares (6,000 less a fifth of margin).
+    role: Role = Field(Role.ALL, validation_alias=_env("BOLTZ_ROLE"))
+    lease_ttl: float = Field(10.0, ge=1.0, le=300.0, validation_alias=_env("BOLTZ_LEASE_TTL"))
+    binance_weight_per_minute: int = Field(4800, ge=1,
+                                           validation_alias=_env("BOLTZ_BINANCE_WEIGHT_PER_MINUTE"))
 
     z_api_key: str | None = Field(None, validation_alias=_env("Z_API_KEY"))
     z_api_secret: SecretStr | None = Field(None, validation_alias=_env("Z_API_SECRET"))

@@ -5,8 +5,12 @@ method, route *template* (``/v1/signals/{signal_id}``, never the path itself) an
 that match no route share the template ``unmatched``, so a stranger probing paths cannot grow the
 series without bound. Orders by status and signals by source are read from the database at
 scrape time (two GROUP BYs), at most once per ``DATABASE_TTL_SECONDS`` however often it is scraped;
-``boltz_database_up`` says whether that read worked. The process collectors add CPU, memory,
-file descriptors and garbage collection.
+``boltz_database_up`` says whether that read worked, and ``boltz_outbox_depth`` (orders persisted but
+not yet answered by their broker: ``pending_submit`` plus ``submitting``) comes from the same read.
+The process collectors add CPU, memory (``process_resident_memory_bytes``), file descriptors and
+garbage collection; ``_RuntimeFigures`` adds what a load or soak test watches for leaks, each read in
+microseconds at scrape time: ``boltz_asyncio_tasks``, ``boltz_open_fds`` and
+``boltz_db_pool_checked_out``.
 
 Like ``/healthz`` the endpoint needs no token, so nothing in it names a user, an account, an email
 or a token: only route templates, statuses, sources and counts.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -33,6 +38,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -48,6 +54,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DATABASE_TTL_SECONDS = 5.0
 DATABASE_TIMEOUT_SECONDS = 5.0
 UNMATCHED = "unmatched"
+OUTBOX_STATUSES = (OrderStatus.PENDING_SUBMIT, OrderStatus.SUBMITTING)
+_FD_DIR = "/proc/self/fd"
 
 router = APIRouter(tags=["health"])
 
@@ -69,11 +77,67 @@ class _DatabaseFigures(Collector):
         for status in OrderStatus:
             orders.add_metric([status.value], self.counts.orders_by_status.get(status.value, 0))
         yield orders
+        outbox = GaugeMetricFamily("boltz_outbox_depth", "Orders persisted but not yet answered by their "
+                                   "broker (pending_submit + submitting); growing means the sends fall "
+                                   "behind.")
+        outbox.add_metric([], sum(self.counts.orders_by_status.get(s.value, 0) for s in OUTBOX_STATUSES))
+        yield outbox
         received = CounterMetricFamily("boltz_signals_received", "Signals received, by source (api, cli, "
                                        "demo, ...).", labels=["source"])
         for source, n in sorted(self.counts.signals_by_source.items()):
             received.add_metric([source], n)
         yield received
+
+
+class _RuntimeFigures(Collector):
+    """What grows when something leaks: event-loop tasks, file descriptors, borrowed database
+    connections. Each is read when scraped (no database query); one that cannot be read here (no
+    running loop, no ``/proc``, a pool without a count) is left out rather than reported as 0."""
+
+    def __init__(self) -> None:
+        self.engine: AsyncEngine | None = None
+
+    def collect(self) -> Iterable[Any]:
+        tasks = _task_count()
+        if tasks is not None:
+            family = GaugeMetricFamily("boltz_asyncio_tasks", "Tasks alive on the service's event loop.")
+            family.add_metric([], tasks)
+            yield family
+        fds = _fd_count()
+        if fds is not None:
+            family = GaugeMetricFamily("boltz_open_fds", "File descriptors open in this process (sockets, "
+                                       "database connections, files).")
+            family.add_metric([], fds)
+            yield family
+        checked_out = _pool_checked_out(self.engine)
+        if checked_out is not None:
+            family = GaugeMetricFamily("boltz_db_pool_checked_out", "Database connections borrowed from "
+                                       "the pool right now.")
+            family.add_metric([], checked_out)
+            yield family
+
+
+def _task_count() -> int | None:
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # collected outside the event loop (e.g. by a test calling render directly)
+        return None
+
+
+def _fd_count() -> int | None:
+    try:
+        return len(os.listdir(_FD_DIR))
+    except OSError:  # no /proc (macOS, Windows)
+        return None
+
+
+def _pool_checked_out(engine: AsyncEngine | None) -> int | None:
+    if engine is None:
+        return None
+    count = getattr(engine.pool, "checkedout", None)
+    if not callable(count):  # NullPool, StaticPool: nothing is lent out
+        return None
+    return int(count())
 
 
 class Metrics:
@@ -91,6 +155,8 @@ class Metrics:
                                  labels, registry=self.registry)
         self._database = _DatabaseFigures()
         self.registry.register(self._database)
+        self._runtime = _RuntimeFigures()
+        self.registry.register(self._runtime)
         self._ttl = database_ttl
         self._read_at: float | None = None
         self._lock = asyncio.Lock()
@@ -114,6 +180,10 @@ class Metrics:
                 self._database.counts = None
                 self._database.up = False
             self._read_at = time.monotonic()
+
+    def watch(self, engine: AsyncEngine) -> None:
+        """Report the connection pool of ``engine`` (the service's one engine)."""
+        self._runtime.engine = engine
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -168,6 +238,7 @@ async def metrics(request: Request) -> Response:
     """Request counts and latencies by route, orders by status, signals by source, process figures."""
     collected: Metrics = request.app.state.metrics
     engine = engine_of(request)
+    collected.watch(engine)
     await collected.refresh(lambda: counts(engine))
     return Response(collected.render(), media_type=CONTENT_TYPE)
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 import boltztrader
-from boltztrader.cli import audit, db, keys, paper, serve, signal, users
+from boltztrader.cli import audit, db, keys, paper, serve, signal, users, worker
 from boltztrader.cli.common import EXIT_USAGE, fail
 from boltztrader.errors import TradingError
 
@@ -25,6 +25,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(signal.app, name="signal")
 app.command()(serve.serve)
+app.command()(worker.worker)
 
 
 @app.command()

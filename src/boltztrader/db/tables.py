@@ -291,3 +291,40 @@ __all__ = [
     "fills", "metadata", "model_subscriptions", "order_events", "positions", "risk_limits", "signals",
     "trading_states", "users",
 ]
+
+# Several processes on one PostgreSQL (revision 0007). Each ``boltz worker`` registers here and
+# heartbeats; a worker is live while its heartbeat is younger than the lease TTL.
+workers = Table(
+    "workers",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("label", String(200), nullable=False),  # host:pid, for operators
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
+
+# Which worker trades an account right now. ``epoch`` is the fencing counter: every takeover bumps
+# it, so a renewal that finds another owner or a higher epoch knows its lease was lost.
+account_leases = Table(
+    "account_leases",
+    metadata,
+    Column("account_id", String(36), ForeignKey("broker_accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("worker_id", String(64), nullable=True),  # NULL: free
+    Column("epoch", BigInteger(), nullable=False, default=0),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("acquired_at", UTCDateTime(), nullable=True),
+    Index("ix_account_leases_worker_id", "worker_id"),
+)
+
+# Shared request-weight budgets (one per egress IP and broker): weight used in each window.
+weight_budgets = Table(
+    "weight_budgets",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_start", UTCDateTime(), primary_key=True),
+    Column("used", Integer(), nullable=False, default=0),
+    Column("limit", Integer(), nullable=False),
+    CheckConstraint("used >= 0", name="used_not_negative"),
+)
+
+__all__ += ["account_leases", "weight_budgets", "workers"]

@@ -13,6 +13,15 @@
 
 Nothing here decides anything the lower parts do not: a crash at any point leaves rows that the
 next start-up reconciles.
+
+Several processes (``boltz serve --api-only`` and ``boltz worker``s on one PostgreSQL): ``owns``
+is the ownership gate, "does this process trade this account now", asked by dispatch, submission,
+streams and the periodic passes. The default owns every account (one process does everything).
+In a worker it is its ``LeaseKeeper``'s: ``accounts_gained`` reconciles an account before anything
+is sent for it, ``accounts_lost`` stops its streams and start-up at once and waits (briefly) for
+sends in flight. In an API-only service it owns nothing: ``handle_signal`` writes the signal and
+its intents (the outbox) and wakes the owning workers through ``outbox``; ``wake`` is the
+workers' side (their dispatch runs at once for the woken accounts).
 """
 
 from __future__ import annotations
@@ -20,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,7 +51,7 @@ from boltztrader.orders.manager import OrderManager
 from boltztrader.orders.positions import reconcile_positions
 from boltztrader.orders.reconcile import Reconciler
 
-__all__ = ["Accounts", "Execution", "ExecutionPolicy", "PostbackReader"]
+__all__ = ["Accounts", "Execution", "ExecutionPolicy", "Notifier", "PostbackReader"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,16 @@ class Accounts(Protocol):
     def __len__(self) -> int: ...
 
     def owner(self, account_id: str) -> str: ...
+
+
+class Notifier(Protocol):
+    """Wakes whoever sends for the given accounts (``orders.outbox.Outbox``)."""
+
+    async def notify(self, account_ids: Iterable[str]) -> None: ...
+
+
+def _everything(_account_id: str) -> bool:
+    return True
 
 
 class PostbackReader(Protocol):
@@ -76,12 +96,15 @@ class ExecutionPolicy:
     startup_concurrency: int = 16
     sweep_concurrency: int = 16
     streams: bool = True
+    drain_seconds: float = 10.0  # how long a lost account's sends in flight are waited for
+    orphan_after: float = 60.0  # a `submitting` row no send of ours handles, this old, is looked up
 
 
 class Execution:
     def __init__(self, engine: AsyncEngine, accounts: Accounts, clock: Clock, *, intake: Intake,
                  manager: OrderManager, reconciler: Reconciler, approvals: Approvals, balances: Balances,
-                 policy: ExecutionPolicy | None = None) -> None:
+                 policy: ExecutionPolicy | None = None, owns: Callable[[str], bool] | None = None,
+                 outbox: Notifier | None = None) -> None:
         self._engine = engine
         self._accounts = accounts
         self._clock = clock
@@ -93,8 +116,17 @@ class Execution:
         self._policy = policy or ExecutionPolicy()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._streams: dict[str, asyncio.Task[None]] = {}
-        self._in_flight: set[str] = set()
+        self._in_flight: dict[str, str] = {}  # order id -> account id, while a send of ours handles it
         self._stopping = False
+        self._owns = owns or _everything
+        self._outbox = outbox
+        self._stale: set[str] = set()  # lost since their last start-up: not ready until the next one
+        self._generation: dict[str, int] = {}  # bumped on every loss: a start-up of an older one is void
+        self._startups: dict[str, asyncio.Task[Any]] = {}
+        self._woken: set[str] = set()
+        self._wake_all = False
+        self._wakeup = asyncio.Event()
+        self._landed = asyncio.Event()  # set whenever sends of ours finish
 
     # -- signals -----------------------------------------------------------------------------------
 
@@ -104,11 +136,43 @@ class Execution:
         background, or before returning when ``wait``."""
         result = await self.intake.process_signal(data, source=source)
         if result.to_submit:
+            if self._outbox is not None:
+                waiting = (o.account_id for o in result.outcomes if o.status is OrderStatus.PENDING_SUBMIT)
+                await self._notify({a for a in waiting if not self._owns(a)})
             if wait:
                 await self._submit(result.to_submit)
             else:
                 self._spawn(self._submit(result.to_submit), f"submit {result.signal_id}")
         return result
+
+    def owns(self, account_id: str) -> bool:
+        """True when this process trades the account now (every account, unless leases decide)."""
+        return self._owns(account_id)
+
+    def is_ready(self, account_id: str) -> bool:
+        """Owned, and reconciled since this process last gained it: its intents may be sent."""
+        return (self._owns(account_id) and account_id not in self._stale
+                and self.reconciler.is_ready(account_id))
+
+    def listening(self) -> frozenset[str]:
+        """The accounts whose stream this process consumes now."""
+        return frozenset(a for a, task in self._streams.items() if not task.done())
+
+    def wake(self, account_ids: Sequence[str] | None) -> None:
+        """Dispatch the ``pending_submit`` rows of these accounts (None: of every account) now."""
+        if account_ids is None:
+            self._wake_all = True
+        else:
+            self._woken.update(a for a in account_ids if self._owns(a))
+        if self._wake_all or self._woken:
+            self._wakeup.set()
+
+    async def _notify(self, account_ids: set[str]) -> None:
+        assert self._outbox is not None
+        try:
+            await self._outbox.notify(account_ids)
+        except Exception as exc:  # the intents are committed: the workers' periodic dispatch sends them
+            log.warning("outbox: waking the workers failed (%s)", type(exc).__name__)
 
     async def postback(self, account_id: str, body: bytes) -> None:
         """Apply a pushed order update (Kite postback) once its checksum is verified."""
@@ -127,7 +191,9 @@ class Execution:
     async def start(self) -> None:
         """Reconcile every account (in the background), start the streams and the periodic passes."""
         self._stopping = False
-        self._spawn(self._start_accounts(list(self._accounts)), "start-up reconciliation")
+        mine = [a for a in self._accounts if self._owns(a)]
+        self._spawn(self._start_accounts(mine), "start-up reconciliation")
+        self._spawn(self._dispatch_woken(), "wake-ups")
         p = self._policy
         for interval, work, name in (
             (p.dispatch_interval, self.dispatch, "dispatch"),
@@ -142,12 +208,37 @@ class Execution:
 
     async def account_added(self, account_id: str) -> None:
         """A newly linked account: reconcile it (there is nothing yet, so this is quick) and listen."""
-        self._spawn(self._start_accounts([account_id]), f"start {account_id}")
+        if self._owns(account_id):
+            self._spawn(self._start_accounts([account_id]), f"start {account_id}")
 
     async def account_removed(self, account_id: str) -> None:
         task = self._streams.pop(account_id, None)
         if task is not None:
             task.cancel()
+
+    async def accounts_gained(self, account_ids: list[str]) -> None:
+        """Leases taken: reconcile each account (``Reconciler.startup``) before it sends, then listen."""
+        wanted = [a for a in account_ids if a in self._accounts]
+        if wanted and not self._stopping:
+            self._spawn(self._start_accounts(wanted), f"start {len(wanted)} gained accounts")
+
+    async def accounts_lost(self, account_ids: list[str]) -> None:
+        """Leases lost or given up: no new send for these accounts from now on; their streams and
+        start-ups stop at once; sends already in flight are waited for (``drain_seconds`` at most)."""
+        for account_id in account_ids:
+            self._generation[account_id] = self._generation.get(account_id, 0) + 1
+            self._stale.add(account_id)
+            self._woken.discard(account_id)
+            for task in (self._streams.pop(account_id, None), self._startups.pop(account_id, None)):
+                if task is not None:
+                    task.cancel()
+        lost = set(account_ids)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._policy.drain_seconds
+        while lost.intersection(self._in_flight.values()) and loop.time() < deadline:
+            self._landed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._landed.wait(), deadline - loop.time())
 
     async def stop(self) -> None:
         """Stop the passes and streams; sends in flight finish (or are recorded unknown if cancelled)."""
@@ -160,18 +251,44 @@ class Execution:
 
     # -- passes (public: tests and operators run them directly) ---------------------------------------
 
-    async def dispatch(self) -> int:
-        """Send every ``pending_submit`` row of a ready account that no send of ours is handling."""
+    async def dispatch(self, account_ids: Iterable[str] | None = None) -> int:
+        """Send every ``pending_submit`` row (of ``account_ids``, or of any account) of a ready account
+        that no send of ours is handling."""
+        if self._owns is not _everything:
+            mine = [a for a in self._accounts if self._owns(a)]
+            if not mine:
+                return 0  # an API-only service, or a worker without leases yet
+            account_ids = mine if account_ids is None else account_ids
         async with self._engine.connect() as conn:
-            rows = await repo.non_terminal(conn, statuses=[OrderStatus.PENDING_SUBMIT])
+            if account_ids is None:
+                rows = await repo.non_terminal(conn, statuses=[OrderStatus.PENDING_SUBMIT])
+            else:
+                found = await repo.non_terminal_for(conn, sorted(set(account_ids)))
+                rows = [r for part in found.values() for r in part if r.status is OrderStatus.PENDING_SUBMIT]
             await conn.rollback()
-        ids = [r.id for r in rows if r.id not in self._in_flight]
+        ids = [r.id for r in rows if r.id not in self._in_flight and self._owns(r.account_id)]
         await self._submit(ids)
         return len(ids)
 
     async def sweep_all(self) -> None:
-        """One continuous reconciliation pass over every ready account."""
-        await self._each_ready(self.reconciler.sweep)
+        """One continuous reconciliation pass over every ready account (with its orphaned sends)."""
+        await self._each_ready(self._sweep)
+
+    async def _sweep(self, account_id: str) -> None:
+        await self.reconciler.sweep(account_id)
+        await self._resolve_orphans(account_id)
+
+    async def _resolve_orphans(self, account_id: str) -> None:
+        """``submitting`` rows that no send of ours is handling and that have not moved for
+        ``orphan_after``: the send's outcome was never recorded (the database failed between the send
+        and its record), so look them up, as start-up would (never a resend)."""
+        cutoff = self._clock.now() - timedelta(seconds=self._policy.orphan_after)
+        async with self._engine.connect() as conn:
+            rows = await repo.non_terminal(conn, account_id, statuses=[OrderStatus.SUBMITTING])
+            await conn.rollback()
+        for record in rows:
+            if record.id not in self._in_flight and record.updated_at < cutoff and self.is_ready(account_id):
+                await self.manager.resolver.resolve(record.id, give_up_after=0)
 
     async def check_positions(self) -> None:
         """Compare every ready account's positions with its broker's (differences are audited)."""
@@ -197,35 +314,59 @@ class Execution:
             await conn.rollback()
         linked = set(self._accounts)
         ready = [i for i, r in rows.items() if r.account_id in linked
-                 and self.reconciler.is_ready(r.account_id) and i not in self._in_flight]
-        self._in_flight.update(ready)
+                 and self.is_ready(r.account_id) and i not in self._in_flight]
+        self._in_flight.update((i, rows[i].account_id) for i in ready)
         try:
             await self.manager.submit_many(ready)
         finally:
-            self._in_flight.difference_update(ready)
+            for order_id in ready:
+                self._in_flight.pop(order_id, None)
+            self._landed.set()
 
     async def _start_accounts(self, account_ids: list[str]) -> None:
         gate = asyncio.Semaphore(self._policy.startup_concurrency)
 
         async def one(account_id: str) -> None:
+            generation = self._generation.get(account_id, 0)
             async with gate:
+                if not self._owns(account_id) or self._generation.get(account_id, 0) != generation:
+                    return
                 try:
                     await self.reconciler.startup(account_id)
                 except Exception as exc:  # the account stays not ready; the next pass tries again
                     log.warning("account %s: start-up reconciliation failed (%s)", account_id,
                                 type(exc).__name__)
                     return
+            if self._generation.get(account_id, 0) != generation:
+                return  # lost meanwhile: whoever owns it now reconciles it again
+            self._stale.discard(account_id)
             if self._policy.streams:
                 self._listen(account_id)
+            if self._owns is not _everything:
+                # Intents written while the start-up ran (their wake-up found the account not ready);
+                # a task of its own, so that losing the account drains these sends, not cancels them.
+                self._spawn(self._dispatch_logged([account_id]), f"dispatch {account_id}")
 
-        await asyncio.gather(*(one(a) for a in account_ids))
+        async def tracked(account_id: str) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._startups[account_id] = task
+            try:
+                await one(account_id)
+            finally:
+                if self._startups.get(account_id) is task:
+                    del self._startups[account_id]
+
+        await asyncio.gather(*(self._spawn(tracked(a), f"start {a}") for a in account_ids),
+                             return_exceptions=True)
 
     def _listen(self, account_id: str) -> None:
-        if account_id in self._streams or self._stopping:
+        running = self._streams.get(account_id)
+        if (running is not None and not running.done()) or self._stopping or not self._owns(account_id):
             return
 
         async def consume() -> None:
-            while not self._stopping:
+            while not self._stopping and self._owns(account_id):
                 try:
                     broker = self._accounts[account_id]
                 except KeyError:
@@ -254,7 +395,24 @@ class Execution:
                 with contextlib.suppress(Exception):
                     await work(account_id)
 
-        await asyncio.gather(*(one(a) for a in list(self._accounts) if self.reconciler.is_ready(a)))
+        await asyncio.gather(*(one(a) for a in list(self._accounts) if self.is_ready(a)))
+
+    async def _dispatch_woken(self) -> None:
+        """Dispatch the accounts ``wake`` named, as soon as it names them (wake-ups coalesce)."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            everything, self._wake_all = self._wake_all, False
+            woken, self._woken = self._woken, set()
+            # Not awaited: a send that takes long (an unknown outcome's look-ups) must not hold the
+            # next wake-up back; rows already in flight here are skipped by the next dispatch.
+            self._spawn(self._dispatch_logged(None if everything else woken), "dispatch woken")
+
+    async def _dispatch_logged(self, account_ids: Iterable[str] | None) -> None:
+        try:
+            await self.dispatch(account_ids)
+        except Exception as exc:  # the periodic dispatch is the safety net
+            log.warning("dispatch of woken accounts failed (%s)", type(exc).__name__)
 
     async def _every(self, interval: float, work: Callable[[], Awaitable[object]], name: str) -> None:
         while True:

@@ -24,18 +24,24 @@ then finds the row already past ``submitting`` and records only what is news.
 ``on_step`` (tests only; None in production) is called as ``on_step(point, order_id)`` at the named
 points of the submit path (``STEP_POINTS``), so that fault tests can kill or interrupt the process
 exactly there (tests/reliability/test_crash.py, test_pipeline_stateful.py).
+
+Two optional hooks for several workers on one database (both None in a single process):
+``claim(conn, order_ids)`` replaces ``lock_many`` where rows are taken to be marked ``submitting``
+(a worker's skips rows another transaction holds and rows of accounts whose lease it does not
+hold: ``db.leases.claim_orders``); ``gate(rows)`` is awaited before a batch is marked, with the
+rows about to be sent (the shared request-weight budget: ``orders.budget.send_gate``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from boltztrader.brokers.base import Broker
 from boltztrader.db import accounts as accounts_repo
@@ -56,7 +62,7 @@ from boltztrader.orders.apply import apply_report, flag_drift
 from boltztrader.orders.resolve import Resolver
 from boltztrader.risk.trading_state import most_restrictive
 
-__all__ = ["STEP_POINTS", "OrderManager", "StepHook", "SubmitPolicy", "place_order_of"]
+__all__ = ["STEP_POINTS", "Claim", "OrderManager", "SendGate", "StepHook", "SubmitPolicy", "place_order_of"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,10 @@ _ACK_EVENTS = {S.REJECTED: E.REJECTED, S.CANCELLED: E.CANCELLED, S.EXPIRED: E.EX
 
 StepHook = Callable[[str, str], None]
 """``hook(point, order_id)``: a fault-injection seam for tests, called synchronously at each point."""
+Claim = Callable[[AsyncConnection, Sequence[str]], Awaitable[dict[str, repo.OrderRecord]]]
+"""``claim(conn, order_ids)``: the rows to mark ``submitting``, locked (default ``repo.lock_many``)."""
+SendGate = Callable[[Sequence[repo.OrderRecord]], Awaitable[None]]
+"""``gate(rows)``: awaited before the rows are marked ``submitting`` (a budget shared by processes)."""
 STEP_POINTS = (
     "submitting",  # ``submitting`` is committed; nothing is sent yet
     "accepted",  # the broker's ack is in hand; its outcome is not recorded yet
@@ -115,7 +125,8 @@ class OrderManager:
 
     def __init__(self, engine: AsyncEngine, brokers: Mapping[str, Broker], clock: Clock, *,
                  policy: SubmitPolicy | None = None, resolver: Resolver | None = None,
-                 actor: str = "order-manager", on_step: StepHook | None = None) -> None:
+                 actor: str = "order-manager", on_step: StepHook | None = None, claim: Claim | None = None,
+                 gate: SendGate | None = None) -> None:
         self._engine = engine
         self._brokers = brokers
         self._clock = clock
@@ -123,6 +134,8 @@ class OrderManager:
         self._resolver = resolver or Resolver(engine, brokers, clock)
         self._actor = actor
         self._on_step = on_step
+        self._claim: Claim = claim or repo.lock_many
+        self._gate = gate
 
     @property
     def resolver(self) -> Resolver:
@@ -153,6 +166,8 @@ class OrderManager:
         delay = self._policy.backoff_initial
         pending = order_ids
         for _ in range(self._policy.max_send_attempts):
+            if self._gate is not None:
+                await self._gate(await self._waiting(pending))
             started = await self._start_many(pending)
             for record in started:
                 self._step("submitting", record.id)
@@ -186,6 +201,12 @@ class OrderManager:
             raise OrderNotFound(f"no order {missing[0]}")
         return found
 
+    async def _waiting(self, order_ids: list[str]) -> list[repo.OrderRecord]:
+        async with self._engine.connect() as conn:
+            found = await repo.get_many(conn, order_ids)
+            await conn.rollback()
+        return [r for r in found.values() if r.status is S.PENDING_SUBMIT]
+
     async def _start_many(self, order_ids: list[str]) -> list[repo.OrderRecord]:
         """Commit ``submitting`` for every row that is ``pending_submit``; those rows (only they are sent).
 
@@ -193,7 +214,7 @@ class OrderManager:
         check and the status change share one transaction, so a switch that commits first wins.
         """
         async with self._engine.begin() as conn:
-            locked = await repo.lock_many(conn, order_ids)
+            locked = await self._claim(conn, order_ids)
             waiting = [r for r in locked.values() if r.status is S.PENDING_SUBMIT]
             states = await accounts_repo.trading_states_for(conn, waiting)
             changes = []

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from boltztrader.db import migrate
 from boltztrader.db.engine import create_engine, display_url, ping
 from boltztrader.errors import ConfigError, DatabaseUnavailable
-from boltztrader.settings import Settings
+from boltztrader.settings import Role, Settings
 
 if TYPE_CHECKING:
     from boltztrader.orders.execution import ExecutionPolicy
@@ -53,8 +53,8 @@ class Container:
             announce(f"demo: API token (shown once): {self.demo.token.reveal()}")
             announce(f"dashboard: http://{self.settings.host}:{self.settings.port}/ "
                      "(sign in with the token above)")
-        await self.runtime.execution.start()
-        announce(f"trading: {len(self.runtime.directory)} linked accounts; orders go out as signals arrive")
+        await self.runtime.start()
+        announce(_trading_line(self.runtime))
 
     @property
     def database_display_url(self) -> str:
@@ -89,6 +89,16 @@ class Container:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._paper
         await self.engine.dispose()
+
+
+def _trading_line(runtime: Runtime) -> str:
+    if runtime.role is Role.API:
+        return (f"API only: {len(runtime.directory)} linked accounts; intents wait in the outbox for the "
+                "workers (`boltz worker`), nothing is sent from here")
+    if runtime.leases is not None:
+        return (f"worker {runtime.leases.worker_id}: trading {len(runtime.leases.owned())} of "
+                f"{len(runtime.directory)} linked accounts (leases of {runtime.leases.ttl:g} s)")
+    return f"trading: {len(runtime.directory)} linked accounts; orders go out as signals arrive"
 
 
 def build_container(settings: Settings) -> Container:
