@@ -253,7 +253,10 @@ def _decode(name: str, value: object, meta: Mapping[str, Any]) -> object:
         micro = seconds.scaleb(6)
         if micro != micro.to_integral_value():
             raise ValueError(f"limit {name} has more precision than a microsecond: {value!r}")
-        return timedelta(microseconds=int(micro))
+        try:
+            return timedelta(microseconds=int(micro))
+        except OverflowError:
+            raise ValueError(f"limit {name} is out of range: {value!r} seconds") from None
     number = _number(name, value)
     if kind is _Kind.COUNT:
         if number != number.to_integral_value():

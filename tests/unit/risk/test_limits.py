@@ -172,3 +172,9 @@ def test_tighten_is_never_looser_than_either_input(a: Limits, b: Limits) -> None
 def test_looser_fields_names_what_a_user_loosened() -> None:
     """A user limit below the policy's minimum confidence is reported by field name."""
     assert Limits(min_confidence=D("0.5")).looser_fields(Limits()) == ("min_confidence",)
+
+
+def test_a_duration_beyond_what_a_timedelta_holds_is_refused_as_a_bad_value() -> None:
+    """A huge duration (3e16 seconds, found by schemathesis) is a ValueError, not an overflow."""
+    with pytest.raises(ValueError, match="max_clock_skew is out of range"):
+        Limits.from_mapping({"max_clock_skew": "29930387061380510"})
