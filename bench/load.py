@@ -41,6 +41,7 @@ import pwd
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -164,7 +165,6 @@ def start_paper(broker: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError(f"paper {broker} did not start")
 
 
-
 def _env(database_url: str, papers: dict[str, str], port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOLTZ_")}
     env.update({
@@ -226,12 +226,13 @@ async def link_accounts(http: aiohttp.ClientSession, state: State, count: int) -
     async def one(i: int) -> Account:
         broker = names[i % 3]
         token = state.tokens[(i // 3) % len(state.tokens)]  # each user's accounts spread over the brokers
+        body = {"broker": BROKERS[broker][0], "label": f"load-{i:04d}"}
         async with gate, http.post(state.url + "/v1/accounts/paper", headers=bearer(token),
-                             json={"broker": BROKERS[broker][0], "label": f"load-{i:04d}"}) as resp:
-            body = await resp.json()
+                                   json=body) as resp:
+            answer = await resp.json()
             if resp.status != 201:
-                raise RuntimeError(f"linking a {broker} paper account answered {resp.status}: {body}")
-        return Account(str(body["id"]), broker, token)
+                raise RuntimeError(f"linking a {broker} paper account answered {resp.status}: {answer}")
+        return Account(str(answer["id"]), broker, token)
 
     state.accounts = list(await asyncio.gather(*(one(i) for i in range(count))))
 
@@ -354,9 +355,10 @@ async def watch(http: aiohttp.ClientSession, state: State) -> None:
     while True:
         values = await scrape(http, state)
         now = cpu_snapshot({"serve": state.pids.get("serve", 0)})
-        wall = max(1e-9, time.monotonic() - at)
-        values["machine_cores"] = (now["machine"] - before["machine"]) / wall
-        values["serve_cores"] = (now["serve"] - before["serve"]) / wall
+        wall = time.monotonic() - at
+        if wall >= 1.0:  # too short an interval says nothing (clock ticks are 10 ms)
+            values["machine_cores"] = (now["machine"] - before["machine"]) / wall
+            values["serve_cores"] = (now["serve"] - before["serve"]) / wall
         before, at = now, time.monotonic()
         sample = Sample(at - state.started, values)
         state.samples.append(sample)
@@ -365,8 +367,8 @@ async def watch(http: aiohttp.ClientSession, state: State) -> None:
         print(f"  {sample.at:7.1f} s  sent {len(state.sent):>6}  acked {acked:>6}  settled {settled:>6}  "
               f"rss {values.get('rss_mib', 0):6.1f} MiB  fds {values.get('open_fds', 0):4.0f}  "
               f"tasks {values.get('asyncio_tasks', 0):4.0f}  pool {values.get('pool_checked_out', 0):3.0f}  "
-              f"outbox {values.get('outbox_depth', 0):4.0f}  cpu serve {values['serve_cores']:4.2f} "
-              f"machine {values['machine_cores']:4.2f}", flush=True)
+              f"outbox {values.get('outbox_depth', 0):4.0f}  cpu serve {values.get('serve_cores', 0):4.2f} "
+              f"machine {values.get('machine_cores', 0):4.2f}", flush=True)
         await asyncio.sleep(SCRAPE_SECONDS)
 
 
@@ -657,6 +659,12 @@ async def _database(url: str | None) -> AsyncIterator[str]:
 
 
 async def _main(args: argparse.Namespace) -> dict[str, Any]:
+    # SIGTERM or SIGINT (even where a shell ignores it for background jobs) stops the run cleanly:
+    # the service and the paper brokers are stopped and the database is dropped.
+    task = asyncio.current_task()
+    assert task is not None
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
     papers = {b: start_paper(b) for b in BROKERS}
     try:
         async with _database(args.database_url) as db_url:
@@ -720,7 +728,11 @@ def main() -> int:
     parser.add_argument("--json", default=None, help="write the result here as JSON")
     parser.add_argument("--keep-log", default=None, help="copy the service's log here")
     args = parser.parse_args()
-    result = asyncio.run(_main(args))
+    try:
+        result = asyncio.run(_main(args))
+    except asyncio.CancelledError:
+        print("stopped by a signal: no verdict", file=sys.stderr)
+        return 130
     report(result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
