@@ -65,12 +65,12 @@ def free_port() -> int:
         return port
 
 
-def start_paper(broker: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``boltz paper serve`` for one broker in its own process (rate limits off, no price walk)."""
+def start_paper(broker: str, tick_seconds: float = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """``boltz paper serve`` for one broker in its own process (rate limits off; no price walk by default)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "boltztrader.cli.main", "paper", "serve", "--broker", broker,
-         "--port", str(port), "--tick-seconds", "0", "--no-rate-limits"],
+         "--port", str(port), "--tick-seconds", str(tick_seconds), "--no-rate-limits"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

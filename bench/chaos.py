@@ -155,9 +155,9 @@ async def _send(api: str, token: str, accounts: list[Account], total: int, rate:
     async def one(i: int, http: aiohttp.ClientSession) -> None:
         account = accounts[i % len(accounts)]
         body = {"id": f"chaos-{i}", "model_id": "chaos", "symbol": account.symbol, "market": account.market,
-                "side": "buy", "quantity": account.quantity, "confidence": "0.9",
-                "created_at": datetime.now(UTC).isoformat(), "account_id": account.id}
+                "side": "buy", "quantity": account.quantity, "confidence": "0.9", "account_id": account.id}
         async with gate:
+            body["created_at"] = datetime.now(UTC).isoformat()  # made when it can be sent, not queued here
             for _ in range(5):  # the API process is never killed; a retry of the same signal is a replay
                 try:
                     async with http.post(api + "/v1/signals", json=body, headers=headers) as resp:
@@ -231,7 +231,9 @@ async def _drain(engine: AsyncEngine, within: float) -> float:
     raise RuntimeError(f"{left} orders still unsettled after {within:.0f} s ({detail})")
 
 
-async def _check(engine: AsyncEngine, urls: dict[str, str], accounts: list[Account], sent: int) -> list[str]:
+async def _check(engine: AsyncEngine, urls: dict[str, str], accounts: list[Account],
+                 sent: int) -> tuple[list[str], dict[str, int]]:
+    """What breaks an invariant (empty when none does), and the orders' final statuses."""
     problems = []
     async with engine.connect() as conn:
         stored = (await conn.execute(select(func.count()).select_from(signals))).scalar_one()
@@ -240,9 +242,11 @@ async def _check(engine: AsyncEngine, urls: dict[str, str], accounts: list[Accou
             "HAVING count(*) <> 1) AS x"))).scalar_one()
         ordered = (await conn.execute(
             select(func.count(func.distinct(broker_orders.c.signal_id))))).scalar_one()
-        reached = dict((await conn.execute(text(
+        statuses = {str(row[0]): int(row[1]) for row in (await conn.execute(text(
+            "SELECT status, count(*) FROM broker_orders GROUP BY status"))).all()}
+        reached = {str(row[0]): int(row[1]) for row in (await conn.execute(text(
             "SELECT account_id, count(*) FROM broker_orders WHERE broker_order_id IS NOT NULL "
-            "GROUP BY account_id"))).all())
+            "GROUP BY account_id"))).all()}
     if stored != sent or ordered != sent:
         problems.append(f"lost signals: {sent} acknowledged, {stored} stored, {ordered} with an order")
     if per_signal:
@@ -254,15 +258,18 @@ async def _check(engine: AsyncEngine, urls: dict[str, str], accounts: list[Accou
             if at_broker != reached.get(account.id, 0):
                 problems.append(f"account {account.id}: {at_broker} broker orders, "
                                 f"{reached.get(account.id, 0)} rows sent")
-    return problems
+    return problems, statuses
 
 
 async def run(args: argparse.Namespace) -> int:
-    papers = {name: start_paper(name) for name, *_ in BROKERS}
+    # Prices walk a step a second: with still prices the equity quotes age past the risk guard's
+    # freshness limit and every Kite and Alpaca signal would be denied instead of reaching a broker.
+    papers = {name: start_paper(name, tick_seconds=1) for name, *_ in BROKERS}
     urls = {name: url for name, (_, url) in papers.items()}
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
     procs: list[subprocess.Popen[bytes]] = []
+    chaos: Chaos | None = None
     try:
         async with database("postgresql", pool_size=10) as engine:
             db_url = engine.url.render_as_string(hide_password=False)
@@ -297,7 +304,7 @@ async def run(args: argparse.Namespace) -> int:
                         async with http.delete(url + "/_paper/faults") as resp:
                             resp.raise_for_status()
                 drained = await _drain(engine, args.drain_timeout)
-                problems = await _check(engine, urls, accounts, acked)
+                problems, statuses = await _check(engine, urls, accounts, acked)
                 verify = await asyncio.to_thread(subprocess.run, _boltz("audit", "verify"), env=env, cwd=tmp,
                                                  capture_output=True, text=True, check=False)
                 if verify.returncode != 0:
@@ -311,7 +318,7 @@ async def run(args: argparse.Namespace) -> int:
                     "recovery_s_p50": round(recovery[len(recovery) // 2], 2) if recovery else None,
                     "recovery_s_max": round(recovery[-1], 2) if recovery else None,
                     "sending_s": round(sending, 1), "achieved_rate": round(acked / sending, 1),
-                    "drain_s": round(drained, 1), "problems": problems,
+                    "drain_s": round(drained, 1), "statuses": statuses, "problems": problems,
                 }
                 print("RESULT " + json.dumps(summary), flush=True)
                 for proc in [*chaos.workers, serve]:
@@ -320,7 +327,7 @@ async def run(args: argparse.Namespace) -> int:
                     proc.wait(30)
                 return 1 if problems else 0
     finally:
-        for proc in procs:
+        for proc in [*procs, *(chaos.workers if chaos else [])]:
             if proc.poll() is None:
                 proc.kill()
         for proc, _ in papers.values():

@@ -79,6 +79,7 @@ GAUGES: dict[str, tuple[str, float]] = {
     "pool_checked_out": ("boltz_db_pool_checked_out", 1.0),
     "outbox_depth": ("boltz_outbox_depth", 1.0),
 }
+WORKER_GAUGES = ("workers_rss_mib", "workers_open_fds")
 SCRAPE_SECONDS = 5.0
 DATABASE_TTL_SECONDS = 5.1
 RSS_FLAT_MIB_PER_MIN = 1.0
@@ -175,26 +176,51 @@ def _env(database_url: str, papers: dict[str, str], port: int) -> dict[str, str]
     return env
 
 
-@contextlib.contextmanager
-def serve(home: Path, env: dict[str, str]) -> Any:
-    """``boltz serve`` in its own process, until it says it trades; its log is ``home/serve.log``."""
-    log = home / "serve.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen([*BOLTZ, "serve"], cwd=home, env=env, stdout=sink, stderr=subprocess.STDOUT)
+def _wait_for(log: Path, proc: subprocess.Popen[bytes], marks: tuple[str, ...], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not any(mark in log.read_text() for mark in marks):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n" + log.read_text()[-3000:])
+        time.sleep(0.2)
+
+
+def _log_lines(home: Path) -> list[str]:
+    """The lines of the service's log and the workers'."""
+    return [line for path in sorted(home.glob("*.log")) for line in path.read_text().splitlines()]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while "trading:" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("boltz serve did not start:\n" + log.read_text()[-3000:])
-            time.sleep(0.2)
-        yield proc
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextlib.contextmanager
+def serve(home: Path, env: dict[str, str], workers: int = 0) -> Any:
+    """``boltz serve`` in its own process, until it says it trades; its log is ``home/serve.log``.
+
+    With ``workers``, the service runs ``--api-only`` and that many ``boltz worker`` processes send
+    the orders (logs ``home/worker-<n>.log``); yields the service's process and the workers'."""
+    log = home / "serve.log"
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with log.open("w") as sink:
+            procs.append(subprocess.Popen([*BOLTZ, "serve", *(["--api-only"] if workers else [])], cwd=home,
+                                          env=env, stdout=sink, stderr=subprocess.STDOUT))
+        _wait_for(log, procs[0], ("trading:", "API only:"), "boltz serve")
+        for n in range(1, workers + 1):
+            path = home / f"worker-{n}.log"
+            with path.open("w") as sink:
+                procs.append(subprocess.Popen([*BOLTZ, "worker"], cwd=home, env=env, stdout=sink,
+                                              stderr=subprocess.STDOUT))
+            _wait_for(path, procs[-1], ("BoltzTrader worker",), f"worker {n}")
+        yield procs[0], procs[1:]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        for proc in reversed(procs):
+            _stop(proc)
 
 
 async def create_users(home: Path, env: dict[str, str], count: int) -> list[str]:
@@ -351,14 +377,19 @@ async def scrape(http: aiohttp.ClientSession, state: State) -> dict[str, float]:
 async def watch(http: aiohttp.ClientSession, state: State) -> None:
     """Scrape /metrics every 5 s, with the CPU the machine and the service used since the last one
     (a backlog that comes with a busy machine is not the service's alone)."""
-    before, at = cpu_snapshot({"serve": state.pids.get("serve", 0)}), time.monotonic()
+    workers = {name: pid for name, pid in state.pids.items() if name.startswith("worker")}
+    watched = {"serve": state.pids.get("serve", 0), **workers}
+    before, at = cpu_snapshot(watched), time.monotonic()
     while True:
         values = await scrape(http, state)
-        now = cpu_snapshot({"serve": state.pids.get("serve", 0)})
+        values.update(worker_gauges(list(workers.values())))
+        now = cpu_snapshot(watched)
         wall = time.monotonic() - at
         if wall >= 1.0:  # too short an interval says nothing (clock ticks are 10 ms)
             values["machine_cores"] = (now["machine"] - before["machine"]) / wall
             values["serve_cores"] = (now["serve"] - before["serve"]) / wall
+            if workers:
+                values["workers_cores"] = sum(now[name] - before[name] for name in workers) / wall
         before, at = now, time.monotonic()
         sample = Sample(at - state.started, values)
         state.samples.append(sample)
@@ -368,7 +399,9 @@ async def watch(http: aiohttp.ClientSession, state: State) -> None:
               f"rss {values.get('rss_mib', 0):6.1f} MiB  fds {values.get('open_fds', 0):4.0f}  "
               f"tasks {values.get('asyncio_tasks', 0):4.0f}  pool {values.get('pool_checked_out', 0):3.0f}  "
               f"outbox {values.get('outbox_depth', 0):4.0f}  cpu serve {values.get('serve_cores', 0):4.2f} "
-              f"machine {values.get('machine_cores', 0):4.2f}", flush=True)
+              + (f"workers {values.get('workers_cores', 0):4.2f} (rss {values['workers_rss_mib']:6.1f} MiB, "
+                 f"fds {values['workers_open_fds']:4.0f}) " if workers else "")
+              + f"machine {values.get('machine_cores', 0):4.2f}", flush=True)
         await asyncio.sleep(SCRAPE_SECONDS)
 
 
@@ -509,6 +542,21 @@ def _postgres_pids() -> list[int]:
     return found
 
 
+def worker_gauges(pids: list[int]) -> dict[str, float]:
+    """Resident memory and open fds of the worker processes together, read from /proc (a worker
+    serves no /metrics); nothing when there are none."""
+    if not pids:
+        return {}
+    rss = fds = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1]) / 1024
+            fds += len(os.listdir(f"/proc/{pid}/fd"))
+    return {"workers_rss_mib": rss, "workers_open_fds": fds}
+
+
 def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds so far: the machine (all cores, busy), each named process, PostgreSQL (every
     process of the server, and the backends that have exited, whose time the postmaster collects:
@@ -556,7 +604,7 @@ def gauge_report(name: str, points: list[tuple[float, float]]) -> dict[str, Any]
     first = statistics.fmean(v for _, v in points[:half])
     second = statistics.fmean(v for _, v in points[half:])
     slope = slope_per_minute(points)
-    if name == "rss_mib":
+    if name.endswith("rss_mib"):
         flat = slope < RSS_FLAT_MIB_PER_MIN
     elif name == "outbox_depth":
         flat = slope < OUTBOX_GROWING_PER_MIN or second <= first + 10
@@ -583,8 +631,9 @@ def summarize(args: argparse.Namespace, state: State, final: dict[str, float], s
     lag = [s.started - s.scheduled for s in sent]
     warm = args.warmup if args.warmup is not None else min(300.0, max(10.0, args.duration / 6))
     window = [p for p in state.samples if warm <= p.at <= args.duration + 1]
+    names = [*GAUGES, *(name for name in WORKER_GAUGES if any(name in p.values for p in window))]
     gauges = {name: gauge_report(name, [(p.at, p.values[name]) for p in window if name in p.values])
-              for name in GAUGES}
+              for name in names}
     reasons = []
     if errors:
         reasons.append(f"{sum(errors.values())} requests failed: {dict(errors)}")
@@ -615,7 +664,8 @@ def summarize(args: argparse.Namespace, state: State, final: dict[str, float], s
         "gauges": gauges, "final": {k: final.get(k) for k in GAUGES},
         "cpu_cores": cpu, "cores": os.cpu_count(), "ws_reconnects": state.ws_reconnects,
         "samples": [{"at": round(p.at, 1), **{k: round(v, 2) for k, v in p.values.items()
-                                                if k in GAUGES or k.endswith("_cores")}}
+                                                if k in GAUGES or k in WORKER_GAUGES
+                                                or k.endswith("_cores")}}
                     for p in state.samples],
         "ok": not reasons, "reasons": reasons,
     }
@@ -687,17 +737,19 @@ async def _against(args: argparse.Namespace, home: Path, db_url: str,
     port = free_port()
     env = _env(db_url, {b: u for b, (_, u) in papers.items()}, port)
     tokens = await create_users(home, env, args.users)
-    with serve(home, env) as proc:
-        print(f"boltz serve (pid {proc.pid}) on {db_url.split('@')[-1]}", flush=True)
-        pids = {"serve": proc.pid, **{f"paper {b}": p.pid for b, (p, _) in papers.items()}}
+    with serve(home, env, args.workers) as (proc, workers):
+        extra = f", {len(workers)} workers (pids {', '.join(str(w.pid) for w in workers)})" if workers else ""
+        print(f"boltz serve (pid {proc.pid}) on {db_url.split('@')[-1]}{extra}", flush=True)
+        pids = {"serve": proc.pid, **{f"worker {n}": w.pid for n, w in enumerate(workers, 1)},
+                **{f"paper {b}": p.pid for b, (p, _) in papers.items()}}
         try:
             result = await run(args, f"http://127.0.0.1:{port}", tokens, pids)
         except Exception:
             tail = (home / "serve.log").read_text().splitlines()[-40:]
             print("the service's log ends:\n" + "\n".join(tail), file=sys.stderr, flush=True)
             raise
-        alive = proc.poll() is None
-    lines = (home / "serve.log").read_text().splitlines()
+        alive = proc.poll() is None and all(w.poll() is None for w in workers)
+    lines = _log_lines(home)
     tracebacks = sum(1 for line in lines if line.startswith("Traceback"))
     raised = Counter(m.group(1) for line in lines if (m := EXCEPTION_LINE.match(line)))
     result["serve_log"] = {"alive_at_end": alive, "tracebacks": tracebacks, "exceptions": dict(raised),
@@ -724,6 +776,8 @@ def main() -> int:
                         help="a migrated database to use (default: a fresh PostgreSQL database, admin URL "
                              "from BOLTZ_BENCH_POSTGRES_URL)")
     parser.add_argument("--require-flat", action="store_true", help="also fail when a gauge grew")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the service --api-only with this many `boltz worker` processes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", default=None, help="write the result here as JSON")
     parser.add_argument("--keep-log", default=None, help="copy the service's log here")

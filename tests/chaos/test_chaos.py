@@ -20,10 +20,6 @@ from tests import conftest as root
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Opt-in until the scale-out issue is finished: the chaos run still leaves orders unsettled after
-# kills, and the load verdict needs a machine not busy with anything else.
-@pytest.mark.skipif(os.environ.get("BOLTZ_TEST_SCALE", "") in ("", "0"),
-                    reason="scale-out suite: set BOLTZ_TEST_SCALE=1 to run it")
 @pytest.mark.postgres
 def test_killing_workers_loses_nothing_and_duplicates_nothing() -> None:
     """600 signals over 60 accounts while a worker is killed every 3 s: every invariant holds."""
@@ -33,7 +29,7 @@ def test_killing_workers_loses_nothing_and_duplicates_nothing() -> None:
            "BOLTZ_BENCH_POSTGRES_URL": root._PG.admin_url.render_as_string(hide_password=False)}
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "chaos.py"), "--accounts", "60", "--signals", "600",
-         "--workers", "3", "--rate", "30", "--kill-every", "3", "--lease-ttl", "4"],
+         "--workers", "3", "--rate", "20", "--kill-every", "3", "--lease-ttl", "4"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, result.stdout[-3000:] + result.stderr[-3000:]
@@ -41,4 +37,5 @@ def test_killing_workers_loses_nothing_and_duplicates_nothing() -> None:
     assert verdict["problems"] == [], verdict
     assert verdict["acknowledged"] == 600
     assert verdict["kills"] >= 2
+    assert verdict["statuses"].get("filled", 0) >= 480, verdict  # orders reached the brokers, not refused
     assert result.returncode == 0, result.stderr[-3000:]
