@@ -129,21 +129,32 @@ async def _one_run(workers: int, urls: dict[str, str], accounts: list[dict[str, 
             procs[f"worker{n + 1}"] = _start(env, home, "worker")
         try:
             await _until_leased(engine, len(accounts))
-            await asyncio.sleep(2)  # start-up reconciliation and the balance sync settle
+            # Leases are taken before each account's start-up reconciliation ends (and shift while
+            # the workers balance their shares): time the fan-out from a quiet system only.
+            settle = await _until_quiet([p.pid for p in procs.values()])
+            print(f"  {workers} worker(s): every account leased and reconciled, quiet after {settle:.0f} s",
+                  flush=True)
             cpu_before = {name: _cpu(p.pid) for name, p in procs.items()} | {"postgres": _postgres_cpu()}
             started = time.perf_counter()
             async with aiohttp.ClientSession() as http:
-                await asyncio.gather(*(http.post(f"http://127.0.0.1:{port}/v1/signals",
-                                                 headers={"Authorization": f"Bearer {token.reveal()}"},
-                                                 json=_signal(b, f"fan-{workers}-{b}")) for b in BROKERS))
+                async def post(broker: str) -> None:
+                    async with http.post(f"http://127.0.0.1:{port}/v1/signals",
+                                         headers={"Authorization": f"Bearer {token.reveal()}"},
+                                         json=_signal(broker, f"fan-{workers}-{broker}")) as resp:
+                        if resp.status != 201:
+                            raise RuntimeError(f"the signal answered {resp.status}: {await resp.text()}")
+                await asyncio.gather(*(post(b) for b in BROKERS))
             written = time.perf_counter() - started
             await _until_settled(engine, len(accounts))
             done = time.perf_counter() - started
             cpu = {name: _cpu(p.pid) - cpu_before[name] for name, p in procs.items()} | {
                 "postgres": _postgres_cpu() - cpu_before["postgres"]}
             use = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+            async with engine.connect() as conn:
+                statuses = ", ".join(f"{status} {n}" for status, n in (await conn.execute(text(
+                    "SELECT status, count(*) FROM broker_orders GROUP BY status ORDER BY 2 DESC"))).all())
             return (f"{workers} worker(s)  {len(accounts)} accounts  intents written {written:5.1f} s  "
-                    f"all acknowledged {done:5.1f} s  CPU s: {use}")
+                    f"all acknowledged {done:5.1f} s  CPU s: {use}  ({statuses})")
         finally:
             for proc in procs.values():
                 proc.terminate()
@@ -152,14 +163,28 @@ async def _one_run(workers: int, urls: dict[str, str], accounts: list[dict[str, 
 
 
 def _start(env: dict[str, str], home: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "boltztrader.cli.main", *args], env=env, cwd=home,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A boltz process; its output goes to ``home/<command>-<n>.log`` (printed if the run fails)."""
+    log = home / f"{args[0]}-{len(list(home.glob(args[0] + '-*.log'))) + 1}.log"
+    with log.open("w") as sink:
+        return subprocess.Popen([sys.executable, "-m", "boltztrader.cli.main", *args], env=env, cwd=home,
+                                stdout=sink, stderr=subprocess.STDOUT)
 
 
 def _signal(broker: str, signal_id: str) -> dict[str, Any]:
     symbol, market, quantity = SIGNALS[broker]
     return {"id": signal_id, "model_id": "bench", "symbol": symbol, "market": market, "side": "buy",
             "quantity": quantity, "confidence": "0.9", "created_at": datetime.now(UTC).isoformat()}
+
+
+async def _until_quiet(pids: list[int], *, cores: float = 0.15, within: float = 600) -> float:
+    """Wait until these processes together use less than ``cores`` over 3 s (start-up done)."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        before = sum(_cpu(pid) for pid in pids)
+        await asyncio.sleep(3)
+        if (sum(_cpu(pid) for pid in pids) - before) / 3 < cores:
+            return time.monotonic() - started
+    raise RuntimeError("the processes never went quiet")
 
 
 async def _until_leased(engine: Any, count: int) -> None:
@@ -187,13 +212,22 @@ async def _until_settled(engine: Any, count: int) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    papers = {b: start_paper(b) for b in BROKERS}
+    # Prices walk a step a second, so that the equity quotes stay fresh for the risk guard.
+    papers = {b: start_paper(b, tick_seconds=1) for b in BROKERS}
     urls = {b: url for b, (_, url) in papers.items()}
     try:
         accounts = await _open_accounts(urls, args.accounts)
         with tempfile.TemporaryDirectory() as tmp:
             for workers in [int(n) for n in args.workers.split(",")]:
-                print(await _one_run(workers, urls, accounts, Path(tmp)), flush=True)
+                home = Path(tmp) / f"{workers}-workers"
+                home.mkdir()
+                try:
+                    print(await _one_run(workers, urls, accounts, home), flush=True)
+                except Exception:
+                    for log in sorted(home.glob("*.log")):
+                        print(f"--- {log.name}:\n" + "\n".join(log.read_text().splitlines()[-30:]),
+                              file=sys.stderr)
+                    raise
     finally:
         for proc, _ in papers.values():
             proc.terminate()

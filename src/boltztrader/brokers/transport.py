@@ -39,7 +39,7 @@ class Response:
 
 
 def new_session(*, limit: int = 64, timeouts: Timeouts | None = None) -> aiohttp.ClientSession:
-    """A keep-alive session for one broker host; the caller closes it."""
+    """A keep-alive session for one broker host (``limit`` connections, 0: no limit); the caller closes it."""
     timeouts = timeouts or Timeouts()
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=300,
                                      family=socket.AF_UNSPEC)
@@ -73,11 +73,16 @@ class SessionPool:
     One session per account is fine for a handful of accounts; a fan-out to thousands of accounts
     wants one connection pool per host instead. The pool owns its sessions: adapters that borrow
     from it do not close them, ``close()`` here does.
+
+    Streams (WebSockets) get sessions of their own (``stream_session``), with no connection limit:
+    each holds its connection for as long as it lives, and a thousand of them in the requests'
+    pool would leave no connection for an order.
     """
 
     def __init__(self, *, limit: int = 256) -> None:
         self._limit = limit
         self._sessions: dict[tuple[str, Timeouts], aiohttp.ClientSession] = {}
+        self._streams: dict[tuple[str, Timeouts], aiohttp.ClientSession] = {}
         self._facts: dict[tuple[str, str], tuple[float, object]] = {}
 
     def remember(self, origin: str, name: str, value: object) -> None:
@@ -98,8 +103,17 @@ class SessionPool:
             session = self._sessions[key] = new_session(limit=self._limit, timeouts=timeouts)
         return session
 
+    def stream_session(self, origin: str, timeouts: Timeouts) -> aiohttp.ClientSession:
+        """The session for the host's WebSockets: one connection each, never counted against requests."""
+        key = (origin, timeouts)
+        session = self._streams.get(key)
+        if session is None or session.closed:
+            session = self._streams[key] = new_session(limit=0, timeouts=timeouts)
+        return session
+
     async def close(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
+        sessions = [*self._sessions.values(), *self._streams.values()]
+        self._sessions, self._streams = {}, {}
         for session in sessions:
             await session.close()
 

@@ -97,6 +97,7 @@ class ExecutionPolicy:
     sweep_concurrency: int = 16
     streams: bool = True
     drain_seconds: float = 10.0  # how long a lost account's sends in flight are waited for
+    wake_batch_seconds: float = 0.01  # wake-ups arriving this close together are dispatched together
     orphan_after: float = 60.0  # a `submitting` row no send of ours handles, this old, is looked up
 
 
@@ -255,10 +256,11 @@ class Execution:
         """Send every ``pending_submit`` row (of ``account_ids``, or of any account) of a ready account
         that no send of ours is handling."""
         if self._owns is not _everything:
-            mine = [a for a in self._accounts if self._owns(a)]
-            if not mine:
+            # Only the accounts this worker holds (a wake-up names a few: never scan all of them then).
+            named = self._accounts if account_ids is None else account_ids
+            account_ids = [a for a in named if self._owns(a)]
+            if not account_ids:
                 return 0  # an API-only service, or a worker without leases yet
-            account_ids = mine if account_ids is None else account_ids
         async with self._engine.connect() as conn:
             if account_ids is None:
                 rows = await repo.non_terminal(conn, statuses=[OrderStatus.PENDING_SUBMIT])
@@ -343,9 +345,9 @@ class Execution:
             if self._policy.streams:
                 self._listen(account_id)
             if self._owns is not _everything:
-                # Intents written while the start-up ran (their wake-up found the account not ready);
-                # a task of its own, so that losing the account drains these sends, not cancels them.
-                self._spawn(self._dispatch_logged([account_id]), f"dispatch {account_id}")
+                # Intents written while the start-up ran (their wake-up found the account not ready):
+                # a wake-up, so that the accounts of one takeover are dispatched together.
+                self.wake([account_id])
 
         async def tracked(account_id: str) -> None:
             task = asyncio.current_task()
@@ -401,6 +403,9 @@ class Execution:
         """Dispatch the accounts ``wake`` named, as soon as it names them (wake-ups coalesce)."""
         while True:
             await self._wakeup.wait()
+            # A fan-out's notifications arrive as a burst, one per account: gather them for a moment
+            # so that they go out in a few large batches, not thousands of one-account dispatches.
+            await asyncio.sleep(self._policy.wake_batch_seconds)
             self._wakeup.clear()
             everything, self._wake_all = self._wake_all, False
             woken, self._woken = self._woken, set()

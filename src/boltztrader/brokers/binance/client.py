@@ -110,6 +110,13 @@ class BinanceClient:
                              else new_session(limit=self._max_connections, timeouts=self._timeouts))
         return self._session
 
+    def stream_session(self) -> aiohttp.ClientSession:
+        """The session streams connect with: the pool's stream session when pooled, so a WebSocket
+        never holds one of the connections orders are sent on."""
+        if self._pool is not None:
+            return self._pool.stream_session(self._root, self._timeouts)
+        return self.session()
+
     @property
     def signer(self) -> Signer:
         return self._signer

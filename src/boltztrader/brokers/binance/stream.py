@@ -124,7 +124,7 @@ class UserStream:
 
     async def _connect(self, url: str) -> aiohttp.ClientWebSocketResponse:
         try:
-            return await self._client.session().ws_connect(
+            return await self._client.stream_session().ws_connect(
                 url, heartbeat=self._config.stream_heartbeat, autoping=True,
                 timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
             )

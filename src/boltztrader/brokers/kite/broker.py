@@ -229,7 +229,7 @@ class KiteBroker:
         return self._client.rate_budgets()
 
     def events(self) -> AsyncIterator[BrokerEvent]:
-        return stream.order_events(self._client.session, self._config, self._current_token,
+        return stream.order_events(self._client.stream_session, self._config, self._current_token,
                                    self._client_id_of, self._stream_auth_failed)
 
     def _current_token(self) -> Secret | None:

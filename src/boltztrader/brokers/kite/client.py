@@ -69,6 +69,14 @@ class KiteClient:
                              new_session(limit=self._config.connection_limit, timeouts=self._config.timeouts))
         return self._session
 
+    async def stream_session(self) -> aiohttp.ClientSession:
+        """The session the order stream connects with: the pool's stream session when pooled, so a
+        WebSocket never holds one of the connections orders are sent on."""
+        pool = self._config.sessions
+        if pool is not None:
+            return pool.stream_session(self.root, self._config.timeouts)
+        return await self.session()
+
     async def close(self) -> None:
         owned = self._config.sessions is None  # a pooled session belongs to the pool
         if owned and self._session is not None and not self._session.closed:
