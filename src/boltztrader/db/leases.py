@@ -126,20 +126,28 @@ async def ensure_leases(conn: AsyncConnection, now: datetime) -> None:
     await conn.execute(statement.on_conflict_do_nothing(index_elements=[account_leases.c.account_id]))
 
 
+RENEW_CHUNK = 1000  # leases renewed per statement
+
+
 async def renew(conn: AsyncConnection, worker_id: str, held: dict[str, int],
                 expires_at: datetime) -> dict[str, int]:
     """Extend the leases of ``held`` (account id -> epoch) still ours at that epoch and still linked;
     those renewed, with their epoch. A held account missing from the answer is lost."""
-    if not held:
-        return {}
-    rows = await conn.execute(
-        update(account_leases)
-        .where(account_leases.c.worker_id == worker_id,
-               tuple_(account_leases.c.account_id, account_leases.c.epoch).in_(list(held.items())),
-               _linked())
-        .values(expires_at=expires_at)
-        .returning(account_leases.c.account_id, account_leases.c.epoch))
-    return {row.account_id: int(row.epoch) for row in rows}
+    pairs = sorted(held.items())
+    renewed: dict[str, int] = {}
+    # In chunks: PostgreSQL plans a row-value IN list as nested ORs, and ten thousand of them
+    # exceed its stack depth (a worker holding every account of a large book must still renew).
+    for start in range(0, len(pairs), RENEW_CHUNK):
+        chunk = pairs[start:start + RENEW_CHUNK]
+        rows = await conn.execute(
+            update(account_leases)
+            .where(account_leases.c.worker_id == worker_id,
+                   tuple_(account_leases.c.account_id, account_leases.c.epoch).in_(chunk),
+                   _linked())
+            .values(expires_at=expires_at)
+            .returning(account_leases.c.account_id, account_leases.c.epoch))
+        renewed.update({row.account_id: int(row.epoch) for row in rows})
+    return renewed
 
 
 async def claim(conn: AsyncConnection, worker_id: str, limit: int, now: datetime,

@@ -58,6 +58,20 @@ async def seed_accounts(engine: AsyncEngine, count: int) -> list[str]:
     return ids
 
 
+async def seed_many(engine: AsyncEngine, count: int) -> list[str]:
+    """``count`` users with one paper Binance account each, inserted in bulk (nothing is traded)."""
+    ids = [f"bulk-{n:06d}" for n in range(count)]
+    async with engine.begin() as conn:
+        await conn.execute(insert(users), [
+            {"id": f"user-{a}", "email": f"{a}@example.com", "display_name": "T", "role": "user",
+             "created_at": NOW} for a in ids])
+        await conn.execute(insert(broker_accounts), [
+            {"id": a, "user_id": f"user-{a}", "broker": "binance", "label": "main", "mode": "paper",
+             "region": "crypto", "api_key": "k", "execution_mode": "automated", "trading_state": "active",
+             "settings": {}, "created_at": NOW, "updated_at": NOW} for a in ids])
+    return ids
+
+
 async def lease_rows(engine: AsyncEngine) -> dict[str, leases_repo.Lease]:
     async with engine.connect() as conn:
         return await leases_repo.leases(conn)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.orders.leases import LeaseKeeper
 
-from .conftest import expire_lease, lease_rows, seed_accounts, unlink
+from .conftest import expire_lease, lease_rows, seed_accounts, seed_many, unlink
 
 TTL = 1.0
 
@@ -216,3 +216,18 @@ async def test_the_background_loop_keeps_leases_alive_past_the_ttl(engine: Async
         assert {r.epoch for r in rows.values()} == {1}  # renewed, never taken over
     finally:
         await k.stop()
+
+
+@pytest.mark.postgres
+async def test_one_keeper_renews_ten_thousand_leases(pg_engine: AsyncEngine) -> None:
+    """A worker that holds 10,000 accounts keeps them across renewals (PostgreSQL row-value lists)."""
+    await seed_many(pg_engine, 10_000)
+    one = keeper(pg_engine, ttl=30)
+    await one.tick()
+    assert len(one.owned()) == 10_000
+    before = await lease_rows(pg_engine)
+    await one.tick()  # a renewal of every lease, which must not fail on the size of its statement
+    after = await lease_rows(pg_engine)
+    assert len(one.owned()) == 10_000
+    assert all(after[a].worker_id == one.worker_id and after[a].epoch == before[a].epoch for a in after)
+    assert all(after[a].expires_at > before[a].expires_at for a in after)
