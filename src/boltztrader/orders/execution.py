@@ -97,6 +97,7 @@ class ExecutionPolicy:
     sweep_concurrency: int = 16
     streams: bool = True
     drain_seconds: float = 10.0  # how long a lost account's sends in flight are waited for
+    restart_interval: float = 10.0  # start-up reconciliation again for accounts whose start-up failed
     wake_batch_seconds: float = 0.01  # wake-ups arriving this close together are dispatched together
     orphan_after: float = 60.0  # a `submitting` row no send of ours handles, this old, is looked up
 
@@ -198,6 +199,7 @@ class Execution:
         p = self._policy
         for interval, work, name in (
             (p.dispatch_interval, self.dispatch, "dispatch"),
+            (p.restart_interval, self.start_unready, "start-up retries"),
             (p.approvals_interval, self._expire_approvals, "approvals"),
             (p.sweep_interval, self.sweep_all, "reconcile"),
             (p.positions_interval, self.check_positions, "positions"),
@@ -331,11 +333,13 @@ class Execution:
         async def one(account_id: str) -> None:
             generation = self._generation.get(account_id, 0)
             async with gate:
-                if not self._owns(account_id) or self._generation.get(account_id, 0) != generation:
+                # A lease that lapses for a moment (a slow renewal) is not a loss: wait for it, or
+                # for the loss itself (the generation moves), rather than leave the account unstarted.
+                if not await self._until_owned(account_id, generation):
                     return
                 try:
                     await self.reconciler.startup(account_id)
-                except Exception as exc:  # the account stays not ready; the next pass tries again
+                except Exception as exc:  # the account stays not ready; ``start_unready`` tries again
                     log.warning("account %s: start-up reconciliation failed (%s)", account_id,
                                 type(exc).__name__)
                     return
@@ -362,13 +366,33 @@ class Execution:
         await asyncio.gather(*(self._spawn(tracked(a), f"start {a}") for a in account_ids),
                              return_exceptions=True)
 
+    async def _until_owned(self, account_id: str, generation: int) -> bool:
+        """Wait while the account's lease is lapsing but not lost; False once it is lost (or we stop)."""
+        while not self._owns(account_id):
+            if self._stopping or self._generation.get(account_id, 0) != generation:
+                return False
+            await asyncio.sleep(0.1)
+        return self._generation.get(account_id, 0) == generation
+
+    async def start_unready(self) -> int:
+        """Start-up reconciliation again for the accounts this process trades that are not ready and
+        not starting (a start-up that failed: the broker was down, or the database); how many."""
+        waiting = [a for a in list(self._accounts)
+                   if self._owns(a) and not self.is_ready(a) and a not in self._startups]
+        if waiting:
+            await self._start_accounts(waiting)
+        return len(waiting)
+
     def _listen(self, account_id: str) -> None:
         running = self._streams.get(account_id)
-        if (running is not None and not running.done()) or self._stopping or not self._owns(account_id):
+        if (running is not None and not running.done()) or self._stopping or account_id in self._stale:
             return
+        generation = self._generation.get(account_id, 0)
 
         async def consume() -> None:
-            while not self._stopping and self._owns(account_id):
+            # Until the account is lost (``accounts_lost`` also cancels this task at once): a lease
+            # lapsing for a moment must not end the stream for good.
+            while not self._stopping and self._generation.get(account_id, 0) == generation:
                 try:
                     broker = self._accounts[account_id]
                 except KeyError:

@@ -165,3 +165,34 @@ async def test_a_send_whose_outcome_was_never_recorded_is_looked_up_by_the_sweep
         assert [e.event for e in await events_of(venue.engine, order_id)].count("submit_started") == 1
     finally:
         await w.aclose()
+
+
+async def test_a_lease_lapsing_for_a_moment_does_not_strand_its_account(venue: Venue) -> None:
+    """Ownership that lapses during start-up (a late renewal, no loss): the account starts once renewed."""
+    worker = venue.worker(ttl=1.0, policy=replace(WORKER_POLICY, streams=True))
+
+    async def not_yet(_account_ids: list[str]) -> None:
+        """The start-ups are begun by hand below, while the leases are lapsing."""
+
+    worker.keeper.on_gained = not_yet
+    await worker.keeper.start(run=False)
+    await worker.keeper.settled()
+    try:
+        await asyncio.sleep(1.0)  # no renewal: owns() lapses, though nobody else took the leases
+        assert not worker.execution.owns("acct-a")
+        await worker.execution.accounts_gained(list(ACCOUNTS))
+        await asyncio.sleep(0.3)
+        assert not worker.execution.is_ready("acct-a")
+        await worker.keeper.tick()  # the late renewal: the same epochs, nothing was lost
+
+        async def started() -> bool:
+            ready = all(worker.execution.is_ready(a) for a in ACCOUNTS)
+            return ready and worker.execution.listening() == set(ACCOUNTS)
+
+        assert await until(started, within=10), "an account stayed unstarted after its lease came back"
+        order_id = await venue.intent("sig-after-lapse", "acct-a")
+        await worker.keeper.tick()
+        assert await worker.execution.dispatch(["acct-a"]) == 1
+        assert await until(lambda: _settled(venue, order_id), within=10)
+    finally:
+        await worker.aclose()
