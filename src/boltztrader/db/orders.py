@@ -240,9 +240,11 @@ async def non_terminal(conn: AsyncConnection, account_id: str | None = None, *,
     return [_record(row) for row in rows]
 
 
-async def non_terminal_for(conn: AsyncConnection, account_ids: Sequence[str]) -> dict[str, list[OrderRecord]]:
-    """``non_terminal`` of many accounts at once: account id -> its open rows, oldest first."""
-    wanted = [str(s) for s in OrderStatus if s not in TERMINAL]
+async def non_terminal_for(conn: AsyncConnection, account_ids: Sequence[str], *,
+                           statuses: Sequence[OrderStatus] | None = None) -> dict[str, list[OrderRecord]]:
+    """``non_terminal`` of many accounts at once (or their rows in ``statuses``): account id -> its
+    rows, oldest first."""
+    wanted = [str(s) for s in (statuses or [s for s in OrderStatus if s not in TERMINAL])]
     found: dict[str, list[OrderRecord]] = {account_id: [] for account_id in account_ids}
     ids = list(found)
     for start in range(0, len(ids), BATCH):

@@ -49,7 +49,7 @@ from boltztrader.orders.ingest import Ingestor
 from boltztrader.orders.intake import Intake, SignalResult
 from boltztrader.orders.manager import OrderManager
 from boltztrader.orders.positions import reconcile_positions
-from boltztrader.orders.reconcile import Reconciler
+from boltztrader.orders.reconcile import WORKING, Reconciler
 
 __all__ = ["Accounts", "Execution", "ExecutionPolicy", "Notifier", "PostbackReader"]
 
@@ -97,6 +97,7 @@ class ExecutionPolicy:
     sweep_concurrency: int = 16
     streams: bool = True
     drain_seconds: float = 10.0  # how long a lost account's sends in flight are waited for
+    full_sweep_every: int = 10  # every tenth reconcile pass covers every account, quiet ones too
     restart_interval: float = 10.0  # start-up reconciliation again for accounts whose start-up failed
     wake_batch_seconds: float = 0.01  # wake-ups arriving this close together are dispatched together
     orphan_after: float = 60.0  # a `submitting` row no send of ours handles, this old, is looked up
@@ -126,6 +127,7 @@ class Execution:
         self._generation: dict[str, int] = {}  # bumped on every loss: a start-up of an older one is void
         self._startups: dict[str, asyncio.Task[Any]] = {}
         self._woken: set[str] = set()
+        self._sweeps = 0  # reconcile passes run (every ``full_sweep_every``-th is full)
         self._wake_all = False
         self._wakeup = asyncio.Event()
         self._landed = asyncio.Event()  # set whenever sends of ours finish
@@ -201,7 +203,7 @@ class Execution:
             (p.dispatch_interval, self.dispatch, "dispatch"),
             (p.restart_interval, self.start_unready, "start-up retries"),
             (p.approvals_interval, self._expire_approvals, "approvals"),
-            (p.sweep_interval, self.sweep_all, "reconcile"),
+            (p.sweep_interval, self.sweep_active, "reconcile"),
             (p.positions_interval, self.check_positions, "positions"),
             (p.balances_interval if self._balances.max_age.total_seconds() > 0 else 0, self.sync_balances,
              "balances"),
@@ -267,8 +269,9 @@ class Execution:
             if account_ids is None:
                 rows = await repo.non_terminal(conn, statuses=[OrderStatus.PENDING_SUBMIT])
             else:
-                found = await repo.non_terminal_for(conn, sorted(set(account_ids)))
-                rows = [r for part in found.values() for r in part if r.status is OrderStatus.PENDING_SUBMIT]
+                found = await repo.non_terminal_for(conn, sorted(set(account_ids)),
+                                                    statuses=[OrderStatus.PENDING_SUBMIT])
+                rows = [r for part in found.values() for r in part]
             await conn.rollback()
         ids = [r.id for r in rows if r.id not in self._in_flight and self._owns(r.account_id)]
         await self._submit(ids)
@@ -277,6 +280,25 @@ class Execution:
     async def sweep_all(self) -> None:
         """One continuous reconciliation pass over every ready account (with its orphaned sends)."""
         await self._each_ready(self._sweep)
+
+    async def sweep_active(self) -> int:
+        """The periodic pass: the ready accounts with something in flight (a working, ``unknown`` or
+        ``submitting`` row) or no live stream; how many. An account with neither has nothing to
+        reconcile that its stream would not report (a foreign order included), and sweeping ten
+        thousand of them every 30 s costs a core. Every ``full_sweep_every``-th pass is full."""
+        self._sweeps += 1
+        if self._sweeps % max(1, self._policy.full_sweep_every) == 0:
+            await self.sweep_all()
+            return len(self._accounts)
+        ready = [a for a in list(self._accounts) if self.is_ready(a)]
+        async with self._engine.connect() as conn:
+            found = await repo.non_terminal_for(conn, ready, statuses=[*WORKING, OrderStatus.UNKNOWN,
+                                                                       OrderStatus.SUBMITTING])
+            await conn.rollback()
+        live = self.listening()
+        wanted = [a for a in ready if found.get(a) or a not in live]
+        await self._each_ready(self._sweep, only=wanted)
+        return len(wanted)
 
     async def _sweep(self, account_id: str) -> None:
         await self.reconciler.sweep(account_id)
@@ -413,7 +435,8 @@ class Execution:
     async def _expire_approvals(self) -> None:
         await self.approvals.expire()
 
-    async def _each_ready(self, work: Callable[[str], Awaitable[object]]) -> None:
+    async def _each_ready(self, work: Callable[[str], Awaitable[object]],
+                          only: Iterable[str] | None = None) -> None:
         gate = asyncio.Semaphore(self._policy.sweep_concurrency)
 
         async def one(account_id: str) -> None:
@@ -421,7 +444,8 @@ class Execution:
                 with contextlib.suppress(Exception):
                     await work(account_id)
 
-        await asyncio.gather(*(one(a) for a in list(self._accounts) if self.is_ready(a)))
+        accounts = list(self._accounts) if only is None else [a for a in only if a in self._accounts]
+        await asyncio.gather(*(one(a) for a in accounts if self.is_ready(a)))
 
     async def _dispatch_woken(self) -> None:
         """Dispatch the accounts ``wake`` named, as soon as it names them (wake-ups coalesce)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from boltztrader.db.tables import broker_orders
 from boltztrader.domain.order_states import OrderStatus
 from boltztrader.orders.resolve import ABSENT_REASON
 
+from ..orders import helpers
 from .conftest import ACCOUNTS, WORKER_POLICY, Venue, Worker, events_of, expire_lease, until
 
 pytestmark = pytest.mark.postgres
@@ -196,3 +198,37 @@ async def test_a_lease_lapsing_for_a_moment_does_not_strand_its_account(venue: V
         assert await until(lambda: _settled(venue, order_id), within=10)
     finally:
         await worker.aclose()
+
+
+async def test_the_periodic_sweep_covers_busy_and_unstreamed_accounts_and_all_of_them_now_and_then(
+        venue: Venue) -> None:
+    """A quiet account with a live stream is skipped; one with a resting order, or no stream, is not."""
+    worker = venue.worker(ttl=5.0, policy=replace(WORKER_POLICY, streams=True, full_sweep_every=3))
+    await worker.keeper.start()
+    try:
+        async def started() -> bool:
+            ready = all(worker.execution.is_ready(a) for a in ACCOUNTS)
+            return ready and worker.execution.listening() == set(ACCOUNTS)
+
+        assert await until(started, within=10)
+        last = (await venue.brokers["acct-a"].get_quote("BTCUSDT")).last
+        below = (last * Decimal("0.95")).quantize(Decimal("0.01"))  # rests: the price is not reached
+        resting = helpers.intent(venue.owners["acct-a"], "acct-a", order_type="limit", price=below,
+                                 quantity=Decimal("0.01"), time_in_force="gtc")
+        async with venue.engine.begin() as conn:
+            await repo.insert_intents(conn, [resting], actor="test")
+        placed = await worker.manager.submit(resting.id)
+        assert placed.status is S.OPEN, placed.reject_reason
+        assert await worker.execution.sweep_active() == 1  # acct-a only: acct-b is quiet and streamed
+        assert await worker.execution.sweep_active() == 1
+        assert await worker.execution.sweep_active() == 2  # the third pass is a full one
+        await worker.execution.account_removed("acct-b")  # its stream stops
+
+        async def unstreamed() -> bool:
+            return "acct-b" not in worker.execution.listening()
+
+        assert await until(unstreamed, within=5)
+        assert await worker.execution.sweep_active() == 2
+    finally:
+        await worker.keeper.stop()
+        await worker.execution.stop()
