@@ -26,8 +26,12 @@ scheduled signals per second were acknowledged), any request failed, an order ne
 the service logged a traceback; with ``--require-flat`` also when a gauge grew (``gauge_report``).
 
     .venv/bin/python bench/load.py [--rate 50] [--duration 60] [--accounts 60] [--users 1]
-                                   [--json out.json] [--keep-log serve.log]
-    .venv/bin/python bench/load.py --rate 20 --duration 1800          # the soak
+                                   [--workers N] [--json out.json] [--keep-log serve.log]
+    .venv/bin/python bench/load.py --rate 30 --workers 2 --users 10    # the load test (CI)
+    .venv/bin/python bench/load.py --rate 15 --workers 2 --users 10 --duration 1800   # the soak
+
+``--workers N`` runs the service ``--api-only`` with N ``boltz worker`` processes sending the
+orders (their memory and fds read from /proc, their logs searched for tracebacks too).
 """
 
 from __future__ import annotations
