@@ -99,6 +99,7 @@ class ExecutionPolicy:
     drain_seconds: float = 10.0  # how long a lost account's sends in flight are waited for
     full_sweep_every: int = 10  # every tenth reconcile pass covers every account, quiet ones too
     restart_interval: float = 10.0  # start-up reconciliation again for accounts whose start-up failed
+    restart_max: float = 300.0  # ... backing off to this for an account that keeps failing
     wake_batch_seconds: float = 0.01  # wake-ups arriving this close together are dispatched together
     orphan_after: float = 60.0  # a `submitting` row no send of ours handles, this old, is looked up
 
@@ -128,6 +129,7 @@ class Execution:
         self._startups: dict[str, asyncio.Task[Any]] = {}
         self._woken: set[str] = set()
         self._sweeps = 0  # reconcile passes run (every ``full_sweep_every``-th is full)
+        self._retry: dict[str, tuple[float, int]] = {}  # failed start-up: (next try, failures so far)
         self._wake_all = False
         self._wakeup = asyncio.Event()
         self._landed = asyncio.Event()  # set whenever sends of ours finish
@@ -362,9 +364,13 @@ class Execution:
                 try:
                     await self.reconciler.startup(account_id)
                 except Exception as exc:  # the account stays not ready; ``start_unready`` tries again
-                    log.warning("account %s: start-up reconciliation failed (%s)", account_id,
-                                type(exc).__name__)
+                    failures = self._retry.get(account_id, (0.0, 0))[1] + 1
+                    wait = min(self._policy.restart_interval * 2 ** (failures - 1), self._policy.restart_max)
+                    self._retry[account_id] = (asyncio.get_running_loop().time() + wait, failures)
+                    log.warning("account %s: start-up reconciliation failed (%s); again in %.1f s",
+                                account_id, type(exc).__name__, wait)
                     return
+                self._retry.pop(account_id, None)
             if self._generation.get(account_id, 0) != generation:
                 return  # lost meanwhile: whoever owns it now reconciles it again
             self._stale.discard(account_id)
@@ -398,9 +404,14 @@ class Execution:
 
     async def start_unready(self) -> int:
         """Start-up reconciliation again for the accounts this process trades that are not ready and
-        not starting (a start-up that failed: the broker was down, or the database); how many."""
+        not starting (a start-up that failed: the broker was down, or the database); how many.
+
+        An account whose start-up keeps failing (a Kite session past its daily expiry, until the user
+        logs in again) is retried ever less often, up to every ``restart_max`` seconds."""
+        now = asyncio.get_running_loop().time()
         waiting = [a for a in list(self._accounts)
-                   if self._owns(a) and not self.is_ready(a) and a not in self._startups]
+                   if self._owns(a) and not self.is_ready(a) and a not in self._startups
+                   and self._retry.get(a, (0.0, 0))[0] <= now]
         if waiting:
             await self._start_accounts(waiting)
         return len(waiting)

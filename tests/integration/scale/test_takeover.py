@@ -15,6 +15,7 @@ from boltztrader.db.tables import broker_orders
 from boltztrader.domain.order_states import OrderStatus
 from boltztrader.orders.resolve import ABSENT_REASON
 
+from ...contract.harness import admin
 from ..orders import helpers
 from .conftest import ACCOUNTS, WORKER_POLICY, Venue, Worker, events_of, expire_lease, until
 
@@ -229,6 +230,27 @@ async def test_the_periodic_sweep_covers_busy_and_unstreamed_accounts_and_all_of
 
         assert await until(unstreamed, within=5)
         assert await worker.execution.sweep_active() == 2
+    finally:
+        await worker.keeper.stop()
+        await worker.execution.stop()
+
+
+async def test_an_account_whose_start_up_failed_is_started_again(venue: Venue,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """A start-up that fails (the broker answers 503 to its order look-ups) is tried again until it passes."""
+    admin(venue.paper, "PUT", "/_paper/faults", json={"rules": [
+        {"op": "list_orders", "action": "error_before", "status": 503, "count": 4,
+         "account": venue.paper_ids["acct-a"]}]})
+    worker = venue.worker(ttl=5.0, policy=replace(WORKER_POLICY, restart_interval=0.2, restart_max=0.4))
+    await worker.execution.start()
+    await worker.keeper.start()
+    try:
+        async def ready() -> bool:
+            return worker.execution.is_ready("acct-a") and worker.execution.is_ready("acct-b")
+
+        assert await until(ready, within=15), "the account whose start-up failed never became ready"
+        failed = [r for r in caplog.records if "acct-a: start-up reconciliation failed" in r.getMessage()]
+        assert len(failed) == 4  # every planned failure was met on the way, each followed by a retry
     finally:
         await worker.keeper.stop()
         await worker.execution.stop()
