@@ -61,9 +61,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+import _common
 from _common import database, free_port
 
 BOLTZ = [sys.executable, "-m", "boltztrader.cli.main"]
@@ -154,20 +154,7 @@ def start_paper(broker: str) -> tuple[subprocess.Popen[bytes], str]:
     """``boltz paper serve`` for one broker in its own process, rate limits off. Unlike the other
     benchmarks' brokers the prices walk (one step a second): a still price makes the equity quotes
     older than the risk guard's 5 s, and it denies the orders (STALE_REFERENCE)."""
-    port = free_port()
-    proc = subprocess.Popen([*BOLTZ, "paper", "serve", "--broker", broker, "--port", str(port),
-                             "--tick-seconds", "1", "--no-rate-limits"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url + "/_paper/prices", timeout=1)
-            return proc, url
-        except httpx.TransportError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"paper {broker} did not start")
+    return _common.start_paper(broker, tick_seconds=1)
 
 
 def _env(database_url: str, papers: dict[str, str], port: int) -> dict[str, str]:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.db.audit import stream_entries
-from boltztrader.db.engine import CONNECT_ERRORS, display_url, first_line
+from boltztrader.db.engine import CONNECT_ERRORS, close_listener, connect_listener, display_url, first_line
 from boltztrader.db.events import head_seq, head_seqs
 from boltztrader.ledger import AuditEntry
 
@@ -47,9 +47,6 @@ APPLICATION_NAME = "boltz-bus"  # how the listener shows in pg_stat_activity
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
 RECONNECT_SECONDS = (0.2, 10.0)  # first and longest wait between attempts to listen again
-# Connection arguments SQLAlchemy's asyncpg dialect takes for itself, not for asyncpg.connect.
-_SQLALCHEMY_ONLY = ("async_fallback", "async_creator_fn", "prepared_statement_cache_size",
-                    "prepared_statement_name_func")
 
 
 class Subscription:
@@ -204,18 +201,13 @@ class Bus:
                 log.warning("event bus: the listening connection failed: %s", first_line(exc))
             finally:
                 self.live.clear()
-                await _close(connection)
+                await close_listener(connection)
             # Whatever was notified while we were not listening is lost: everyone reads again.
             self.wake_all()
             await asyncio.sleep(delay)
 
     async def _connect(self) -> Any:
-        _args, options = self._engine.dialect.create_connect_args(self._engine.url)
-        for name in _SQLALCHEMY_ONLY:
-            options.pop(name, None)
-        settings = dict(options.pop("server_settings", None) or {})
-        settings.setdefault("application_name", APPLICATION_NAME)
-        return await asyncpg.connect(**options, server_settings=settings)
+        return await connect_listener(self._engine, APPLICATION_NAME)
 
     async def _serve(self, connection: Any) -> None:
         """Listen until the connection drops (or stops answering within the keepalive)."""
@@ -236,9 +228,3 @@ class Bus:
     def _on_notification(self, _connection: object, _pid: int, _channel: str, chain: str) -> None:
         self.publish(chain)
 
-
-async def _close(connection: Any) -> None:
-    try:
-        await asyncio.wait_for(connection.close(), 2.0)
-    except Exception:  # a connection that is already gone cannot close politely
-        connection.terminate()

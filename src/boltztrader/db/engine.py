@@ -105,3 +105,27 @@ def first_line(exc: BaseException) -> str:
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     text_ = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {text_[0]}" if text_ else type(cause).__name__
+
+
+# Options SQLAlchemy's asyncpg dialect understands that asyncpg.connect() does not.
+_SQLALCHEMY_ONLY = ("async_fallback", "async_creator_fn", "prepared_statement_cache_size",
+                    "prepared_statement_name_func")
+
+
+async def connect_listener(engine: AsyncEngine, application_name: str) -> Any:
+    """A raw asyncpg connection to the engine's PostgreSQL database, outside its pool, for LISTEN
+    (it is held for as long as the listener lives); named ``application_name`` in pg_stat_activity."""
+    _args, options = engine.dialect.create_connect_args(engine.url)
+    for name in _SQLALCHEMY_ONLY:
+        options.pop(name, None)
+    settings = dict(options.pop("server_settings", None) or {})
+    settings.setdefault("application_name", application_name)
+    return await asyncpg.connect(**options, server_settings=settings)
+
+
+async def close_listener(connection: Any) -> None:
+    """Close a listening connection, politely if it answers within 2 s, else at once."""
+    try:
+        await asyncio.wait_for(connection.close(), 2.0)
+    except Exception:  # a connection that is already gone cannot close politely
+        connection.terminate()

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from boltztrader.db import orders as repo
-from boltztrader.db.engine import CONNECT_ERRORS, display_url, first_line
+from boltztrader.db.engine import CONNECT_ERRORS, close_listener, connect_listener, display_url, first_line
 
 __all__ = ["CHANNEL", "Outbox", "OutboxListener", "OutboxSubmitter"]
 
@@ -40,8 +40,6 @@ CHANNEL = "boltz_outbox"
 APPLICATION_NAME = "boltz-outbox"
 KEEPALIVE_SECONDS = 15.0
 RECONNECT_SECONDS = (0.2, 10.0)
-_SQLALCHEMY_ONLY = ("async_fallback", "async_creator_fn", "prepared_statement_cache_size",
-                    "prepared_statement_name_func")
 
 
 class Outbox:
@@ -125,16 +123,11 @@ class OutboxListener:
                 log.warning("outbox: the listening connection failed: %s", first_line(exc))
             finally:
                 self.live.clear()
-                await _close(connection)
+                await close_listener(connection)
             await asyncio.sleep(delay)
 
     async def _connect(self) -> Any:
-        _args, options = self._engine.dialect.create_connect_args(self._engine.url)
-        for name in _SQLALCHEMY_ONLY:
-            options.pop(name, None)
-        settings = dict(options.pop("server_settings", None) or {})
-        settings.setdefault("application_name", APPLICATION_NAME)
-        return await asyncpg.connect(**options, server_settings=settings)
+        return await connect_listener(self._engine, APPLICATION_NAME)
 
     async def _serve(self, connection: Any) -> None:
         lost = asyncio.Event()
@@ -152,9 +145,3 @@ class OutboxListener:
     def _on_notification(self, _connection: object, _pid: int, _channel: str, account_id: str) -> None:
         self._on_wake([account_id])
 
-
-async def _close(connection: Any) -> None:
-    try:
-        await asyncio.wait_for(connection.close(), 2.0)
-    except Exception:  # a connection that is already gone cannot close politely
-        connection.terminate()
